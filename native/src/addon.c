@@ -1,0 +1,105 @@
+/* N-API surface of the native inner loops. Argument shapes are validated on
+ * the TypeScript side (src/chunking/native.ts); here we only refuse what
+ * would make the C code read or write out of bounds. */
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gear_cdc.h"
+#include "xxh64.h"
+
+#define CHECK(env, call)                                  \
+  do {                                                    \
+    if ((call) != napi_ok) {                              \
+      napi_throw_error((env), NULL, "cairn_native: " #call); \
+      return NULL;                                        \
+    }                                                     \
+  } while (0)
+
+static bool typed_array(napi_env env, napi_value value, napi_typedarray_type want,
+                        void **data, size_t *length) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return false;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok)
+    return false;
+  return type == want;
+}
+
+/* findCuts(data: Uint8Array, final: boolean, gear: Uint32Array(256),
+ *          params: Uint32Array [min, normal, max, maskSmall, maskLarge],
+ *          cuts: Uint32Array) -> number of cuts written */
+static napi_value find_cuts(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, "findCuts takes 5 arguments");
+    return NULL;
+  }
+  void *data, *gear, *params, *cuts;
+  size_t data_len, gear_len, params_len, cuts_len;
+  bool final = false;
+  if (!typed_array(env, argv[0], napi_uint8_array, &data, &data_len) ||
+      napi_get_value_bool(env, argv[1], &final) != napi_ok ||
+      !typed_array(env, argv[2], napi_uint32_array, &gear, &gear_len) || gear_len != 256 ||
+      !typed_array(env, argv[3], napi_uint32_array, &params, &params_len) || params_len != 5 ||
+      !typed_array(env, argv[4], napi_uint32_array, &cuts, &cuts_len)) {
+    napi_throw_type_error(env, NULL, "findCuts: bad argument types");
+    return NULL;
+  }
+  const uint32_t *p = (const uint32_t *)params;
+  if (p[0] == 0 || p[0] > p[1] || p[1] > p[2]) {
+    napi_throw_range_error(env, NULL, "findCuts: need 0 < min <= normal <= max");
+    return NULL;
+  }
+  gear_params g = {
+      .gear = (const uint32_t *)gear,
+      .min_size = p[0],
+      .normal_size = p[1],
+      .max_size = p[2],
+      .mask_small = p[3],
+      .mask_large = p[4],
+  };
+  size_t n = gear_find_cuts((const uint8_t *)data, data_len, final ? 1 : 0, &g,
+                            (uint32_t *)cuts, cuts_len);
+  napi_value result;
+  CHECK(env, napi_create_uint32(env, (uint32_t)n, &result));
+  return result;
+}
+
+/* xxh64(data: Uint8Array, seed?: bigint) -> bigint */
+static napi_value xxh64(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data;
+  size_t len;
+  if (argc < 1 || !typed_array(env, argv[0], napi_uint8_array, &data, &len)) {
+    napi_throw_type_error(env, NULL, "xxh64: expects a Uint8Array");
+    return NULL;
+  }
+  uint64_t seed = 0;
+  if (argc >= 2) {
+    bool lossless;
+    if (napi_get_value_bigint_uint64(env, argv[1], &seed, &lossless) != napi_ok) {
+      napi_throw_type_error(env, NULL, "xxh64: seed must be a bigint");
+      return NULL;
+    }
+  }
+  napi_value result;
+  CHECK(env, napi_create_bigint_uint64(env, cairn_xxh64((const uint8_t *)data, len, seed), &result));
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"findCuts", NULL, find_cuts, NULL, NULL, NULL, napi_default, NULL},
+      {"xxh64", NULL, xxh64, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
+    return NULL;
+  return exports;
+}

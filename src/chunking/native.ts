@@ -1,0 +1,21 @@
+import { createRequire } from 'node:module';
+
+/** The C inner loops built by `npm install` (native/). */
+export interface NativeBinding {
+  findCuts(data: Uint8Array, final: boolean, gear: Uint32Array, params: Uint32Array, cuts: Uint32Array): number;
+  xxh64(data: Uint8Array, seed?: bigint): bigint;
+}
+
+const require = createRequire(import.meta.url);
+
+function load(): NativeBinding {
+  // Compiled files sit at dist/src/chunking/, three levels below the package root.
+  const path = new URL('../../../native/build/Release/cairn_native.node', import.meta.url).pathname;
+  try {
+    return require(path) as NativeBinding;
+  } catch (err) {
+    throw new Error(`cairn native addon not built at ${path}: run npm install (${(err as Error).message})`);
+  }
+}
+
+export const native: NativeBinding = load();

@@ -1,0 +1,70 @@
+import type { FingerprintFilter } from './bloom-filter.js';
+import type { ChunkLocation, ChunkRow, IndexDb } from './index-db.js';
+import { fingerprintKey, type LocalityCache } from './locality-cache.js';
+
+/** What a dedup lookup learned about a fingerprint. */
+export type Presence =
+  | { state: 'absent' }
+  | { state: 'committed' }
+  /** Written by a stream that has not committed: whoever leans on it must commit it too. */
+  | { state: 'staged'; row: ChunkRow };
+
+const ABSENT: Presence = { state: 'absent' };
+const COMMITTED: Presence = { state: 'committed' };
+
+/**
+ * Answers "is this chunk stored, and where" in the order that keeps SQLite
+ * out of the hot path: the filter says "surely new" for new data, the locality
+ * cache answers duplicate runs, and SQLite is asked once per container.
+ */
+export class ChunkDirectory {
+  lookups = 0;
+  filterNegatives = 0;
+  localityHits = 0;
+  indexReads = 0;
+
+  constructor(
+    private readonly index: IndexDb,
+    private readonly filter: FingerprintFilter,
+    private readonly locality: LocalityCache,
+  ) {}
+
+  /** For dedup: fp is a 32-byte view. */
+  lookup(fp: Buffer, key: string = fingerprintKey(fp)): Presence {
+    this.lookups++;
+    if (!this.filter.mightContain(fp)) {
+      this.filterNegatives++;
+      return ABSENT;
+    }
+    if (this.locality.get(key)) {
+      this.localityHits++;
+      return COMMITTED;
+    }
+    this.indexReads++;
+    const loc = this.index.chunkLocation(fp);
+    if (loc) {
+      this.loadContainer(loc.container);
+      return COMMITTED;
+    }
+    const staged = this.index.stagedChunk(fp);
+    return staged ? { state: 'staged', row: staged } : ABSENT;
+  }
+
+  /** For reads: where a committed chunk lives. */
+  locate(fp: Buffer, key: string = fingerprintKey(fp)): ChunkLocation | undefined {
+    const cached = this.locality.get(key);
+    if (cached) return cached;
+    const loc = this.index.chunkLocation(fp);
+    if (loc) this.loadContainer(loc.container);
+    return loc;
+  }
+
+  /** A chunk became known (staged or committed): the filter must never say otherwise. */
+  remember(fp: Uint8Array): void {
+    this.filter.add(fp);
+  }
+
+  private loadContainer(container: number): void {
+    if (!this.locality.has(container)) this.locality.load(container, this.index.chunksOfContainer(container));
+  }
+}

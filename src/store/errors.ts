@@ -1,0 +1,71 @@
+/** Every error the store raises on purpose has a code a face can map to its protocol. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export class NoSuchKeyError extends StoreError {
+  constructor(readonly key: string) {
+    super('NoSuchKey', `no object with key ${JSON.stringify(key)}`);
+  }
+}
+
+export class InvalidKeyError extends StoreError {
+  constructor(reason: string) {
+    super('InvalidKey', reason);
+  }
+}
+
+export class InvalidRangeError extends StoreError {
+  constructor(readonly objectSize: number) {
+    super('InvalidRange', `range not satisfiable for an object of ${objectSize} bytes`);
+  }
+}
+
+export class PreconditionFailedError extends StoreError {
+  constructor(message: string) {
+    super('PreconditionFailed', message);
+  }
+}
+
+export class EntityTooLargeError extends StoreError {
+  constructor(limit: number) {
+    super('EntityTooLarge', `object exceeds the limit of ${limit} bytes`);
+  }
+}
+
+/** Stored bytes failed a check. The read stops; wrong bytes are never returned. */
+export class CorruptChunkError extends StoreError {
+  constructor(
+    message: string,
+    readonly container: number,
+    readonly offset: number,
+    readonly fingerprint: string,
+  ) {
+    super('CorruptChunk', `${message} (container ${container}, offset ${offset}, chunk ${fingerprint})`);
+  }
+}
+
+/** The index names a chunk that is not there. */
+export class MissingChunkError extends StoreError {
+  constructor(readonly fingerprint: string) {
+    super('MissingChunk', `chunk ${fingerprint} is not in the index`);
+  }
+}
+
+export class StoreClosedError extends StoreError {
+  constructor() {
+    super('StoreClosed', 'the store is closed');
+  }
+}
+
+export class StoreLockedError extends StoreError {
+  constructor(dir: string, pid: number) {
+    super('StoreLocked', `${dir} is in use by process ${pid}`);
+  }
+}

@@ -1,0 +1,472 @@
+import Database from 'better-sqlite3';
+import type { ChunkKind } from './container-format.js';
+
+/** Version of the index schema (docs/format.md); bumped with a migration. */
+export const INDEX_SCHEMA_VERSION = 1;
+
+/** Where a committed chunk's record lives. */
+export interface ChunkLocation {
+  container: number;
+  offset: number;
+  storedLength: number;
+}
+
+export interface ChunkRow extends ChunkLocation {
+  fingerprint: Buffer;
+  rawLength: number;
+  kind: ChunkKind;
+  codec: number;
+}
+
+export interface ObjectRow {
+  key: Buffer;
+  size: number;
+  etag: string;
+  mtimeMs: number;
+  contentType: string | null;
+  userMetadata: string;
+  systemMetadata: string;
+  recipeRoot: Buffer | null;
+  recipeHeight: number;
+  chunkCount: number;
+}
+
+export type ContainerState = 'open' | 'sealed';
+
+export interface ContainerRow {
+  id: number;
+  state: ContainerState;
+  bytes: number;
+  records: number;
+  createdMs: number;
+}
+
+/** The counters kept transactionally beside the rows they summarize. */
+export interface Counters {
+  logicalBytes: number;
+  objects: number;
+  dataChunks: number;
+  dataRawBytes: number;
+  dataStoredBytes: number;
+  recipeChunks: number;
+  recipeRawBytes: number;
+  recipeStoredBytes: number;
+}
+
+const COUNTER_NAMES: (keyof Counters)[] = [
+  'logicalBytes',
+  'objects',
+  'dataChunks',
+  'dataRawBytes',
+  'dataStoredBytes',
+  'recipeChunks',
+  'recipeRawBytes',
+  'recipeStoredBytes',
+];
+
+const SCHEMA = `
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE containers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused, even after a container is removed
+  state INTEGER NOT NULL,          -- 0 open, 1 sealed
+  bytes INTEGER NOT NULL DEFAULT 0,
+  records INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  sealed_ms INTEGER
+);
+CREATE TABLE chunks (
+  fp BLOB PRIMARY KEY,
+  container INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  stored_len INTEGER NOT NULL,
+  raw_len INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  codec INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Covers the locality load: every committed chunk of one container, with where it is.
+CREATE INDEX chunks_by_container ON chunks (container, offset, stored_len);
+CREATE TABLE objects (
+  key BLOB PRIMARY KEY,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  content_type TEXT,
+  user_meta TEXT NOT NULL,
+  system_meta TEXT NOT NULL,
+  recipe_root BLOB,
+  recipe_height INTEGER NOT NULL,
+  chunk_count INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+/*
+ * Chunks written by a stream that has not committed yet. A TEMP table: it lives
+ * in this connection's scratch file, costs no fsync, spills to disk for huge
+ * streams instead of growing the heap, and vanishes with the process, which is
+ * exactly what an unacknowledged stream's claims should do.
+ */
+const STAGING = `
+CREATE TEMP TABLE IF NOT EXISTS staged (
+  session INTEGER NOT NULL,
+  fp BLOB NOT NULL,
+  container INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  stored_len INTEGER NOT NULL,
+  raw_len INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  codec INTEGER NOT NULL,
+  PRIMARY KEY (session, fp)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS temp.staged_by_fp ON staged (fp);
+`;
+
+/** Thrown when the database on disk is not one this code can open. */
+export class IndexFormatError extends Error {
+  override name = 'IndexFormatError';
+}
+
+/** The unit's SQLite index: schema, prepared statements and the transactions the store runs. */
+export class IndexDb {
+  readonly db: Database.Database;
+  private readonly s;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk before we acknowledge it.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('temp_store = FILE');
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('foreign_keys = OFF');
+    this.ensureSchema();
+    this.db.exec(STAGING);
+    // Staging is scratch: a journal file per transaction (created and unlinked) would cost more than the rows.
+    this.db.pragma('temp.journal_mode = MEMORY');
+    const db = this.db;
+    this.s = {
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
+      setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
+      counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters'),
+      addCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
+      chunk: db.prepare<[Buffer], ChunkLocation>(
+        'SELECT container, offset, stored_len AS storedLength FROM chunks WHERE fp = ?',
+      ),
+      chunkExists: db.prepare<[Buffer], { one: number }>('SELECT 1 AS one FROM chunks WHERE fp = ?').pluck(),
+      chunksOfContainer: db
+        .prepare<[number], [Buffer, number, number]>(
+          'SELECT fp, offset, stored_len FROM chunks WHERE container = ? ORDER BY offset',
+        )
+        .raw(),
+      chunkRowsOfContainer: db.prepare<[number], Omit<ChunkRow, 'container'>>(
+        `SELECT fp AS fingerprint, offset, stored_len AS storedLength, raw_len AS rawLength, kind, codec
+         FROM chunks WHERE container = ? ORDER BY offset`,
+      ),
+      maxIndexedEnd: db
+        .prepare<[number], number | null>('SELECT max(offset + 64 + stored_len) FROM chunks WHERE container = ?')
+        .pluck(),
+      allFingerprints: db.prepare<[], Buffer>('SELECT fp FROM chunks').pluck(),
+      chunkCount: db.prepare<[], number>('SELECT count(*) FROM chunks').pluck(),
+      stage: db.prepare(
+        `INSERT OR IGNORE INTO staged (session, fp, container, offset, stored_len, raw_len, kind, codec)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      staged: db.prepare<[Buffer], ChunkRow>(
+        `SELECT fp AS fingerprint, container, offset, stored_len AS storedLength, raw_len AS rawLength, kind, codec
+         FROM staged WHERE fp = ? LIMIT 1`,
+      ),
+      newlyStaged: db.prepare<[number], { kind: number; n: number; raw: number; stored: number }>(
+        `SELECT kind, count(*) AS n, coalesce(sum(raw_len), 0) AS raw, coalesce(sum(stored_len), 0) AS stored
+         FROM staged s WHERE session = ? AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.fp = s.fp) GROUP BY kind`,
+      ),
+      promoteStaged: db.prepare(
+        `INSERT OR IGNORE INTO chunks (fp, container, offset, stored_len, raw_len, kind, codec)
+         SELECT fp, container, offset, stored_len, raw_len, kind, codec FROM staged WHERE session = ?`,
+      ),
+      dropStaged: db.prepare('DELETE FROM staged WHERE session = ?'),
+      getObject: db.prepare<[Buffer], ObjectRowDb>(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE key = ?`),
+      putObject: db.prepare(
+        `INSERT OR REPLACE INTO objects (key, size, etag, mtime_ms, content_type, user_meta, system_meta,
+           recipe_root, recipe_height, chunk_count)
+         VALUES (@key, @size, @etag, @mtimeMs, @contentType, @userMetadata, @systemMetadata,
+           @recipeRoot, @recipeHeight, @chunkCount)`,
+      ),
+      deleteObject: db.prepare('DELETE FROM objects WHERE key = ?'),
+      firstKeyFrom: db.prepare<[Buffer], ObjectRowDb>(
+        `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= ? ORDER BY key LIMIT 1`,
+      ),
+      firstKeyAfter: db.prepare<[Buffer], ObjectRowDb>(
+        `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key > ? ORDER BY key LIMIT 1`,
+      ),
+      keysFrom: db.prepare<[Buffer, number], ObjectRowDb>(
+        `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= ? ORDER BY key LIMIT ?`,
+      ),
+      allObjects: db.prepare<[], ObjectRowDb>(`SELECT ${OBJECT_COLUMNS} FROM objects ORDER BY key`),
+      insertContainer: db.prepare('INSERT INTO containers (state, created_ms) VALUES (0, ?)'),
+      sealContainer: db.prepare('UPDATE containers SET state = 1, bytes = ?, records = ?, sealed_ms = ? WHERE id = ?'),
+      deleteContainer: db.prepare('DELETE FROM containers WHERE id = ?'),
+      containers: db.prepare<[], ContainerRowDb>('SELECT id, state, bytes, records, created_ms FROM containers ORDER BY id'),
+      openContainers: db.prepare<[], ContainerRowDb>(
+        'SELECT id, state, bytes, records, created_ms FROM containers WHERE state = 0 ORDER BY id',
+      ),
+      orphanChunks: db
+        .prepare<[], Buffer>('SELECT fp FROM chunks WHERE container NOT IN (SELECT id FROM containers)')
+        .pluck(),
+      containerTotals: db.prepare<[], { n: number; bytes: number }>(
+        'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM containers',
+      ),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  getMeta(name: string): string | undefined {
+    return this.s.getMeta.get(name)?.value;
+  }
+
+  setMeta(name: string, value: string): void {
+    this.s.setMeta.run(name, value);
+  }
+
+  counters(): Counters {
+    const out = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as unknown as Counters;
+    for (const row of this.s.counters.all()) {
+      if ((COUNTER_NAMES as string[]).includes(row.name)) out[row.name as keyof Counters] = row.value;
+    }
+    return out;
+  }
+
+  chunkLocation(fp: Buffer): ChunkLocation | undefined {
+    return this.s.chunk.get(fp);
+  }
+
+  hasChunk(fp: Buffer): boolean {
+    return this.s.chunkExists.get(fp) !== undefined;
+  }
+
+  /** Every committed chunk of a container: [fingerprint, offset, stored length], by offset. */
+  chunksOfContainer(container: number): [Buffer, number, number][] {
+    return this.s.chunksOfContainer.all(container);
+  }
+
+  chunkRowsOfContainer(container: number): Omit<ChunkRow, 'container'>[] {
+    return this.s.chunkRowsOfContainer.all(container);
+  }
+
+  /** End of the last committed record of a container: recovery never cuts below it. */
+  maxIndexedEnd(container: number): number {
+    return this.s.maxIndexedEnd.get(container) ?? 0;
+  }
+
+  allFingerprints(): IterableIterator<Buffer> {
+    return this.s.allFingerprints.iterate();
+  }
+
+  chunkCount(): number {
+    return this.s.chunkCount.get()!;
+  }
+
+  /** Records chunks a stream wrote or leaned on, to be committed with its object. */
+  stage(session: number, rows: readonly ChunkRow[]): void {
+    this.db.transaction(() => {
+      for (const r of rows) {
+        this.s.stage.run(session, r.fingerprint, r.container, r.offset, r.storedLength, r.rawLength, r.kind, r.codec);
+      }
+    })();
+  }
+
+  /** A chunk some stream has written but not yet committed. */
+  stagedChunk(fp: Buffer): ChunkRow | undefined {
+    return this.s.staged.get(fp);
+  }
+
+  dropStaged(session: number): void {
+    this.s.dropStaged.run(session);
+  }
+
+  /**
+   * The commit: the stream's chunks join the index and the object appears, in
+   * one transaction. `check` runs inside it, against the state it will replace,
+   * and may throw to refuse the commit.
+   */
+  commitObject(session: number, row: ObjectRow, check?: (existing: ObjectRow | undefined, counters: Counters) => void): ObjectRow | undefined {
+    const replaced = this.db.transaction(() => {
+      const existing = this.getObject(row.key);
+      check?.(existing, this.counters());
+      for (const g of this.s.newlyStaged.all(session)) {
+        const recipe = g.kind === 1;
+        this.add(recipe ? 'recipeChunks' : 'dataChunks', g.n);
+        this.add(recipe ? 'recipeRawBytes' : 'dataRawBytes', g.raw);
+        this.add(recipe ? 'recipeStoredBytes' : 'dataStoredBytes', g.stored);
+      }
+      this.s.promoteStaged.run(session);
+      this.s.putObject.run(row);
+      this.add('logicalBytes', row.size - (existing?.size ?? 0));
+      this.add('objects', existing ? 0 : 1);
+      return existing;
+    }).immediate();
+    this.s.dropStaged.run(session);
+    return replaced;
+  }
+
+  /** Adds an object that shares an existing recipe: no chunk changes. */
+  putObjectRow(row: ObjectRow, check?: (existing: ObjectRow | undefined) => void): void {
+    this.db.transaction(() => {
+      const existing = this.getObject(row.key);
+      check?.(existing);
+      this.s.putObject.run(row);
+      this.add('logicalBytes', row.size - (existing?.size ?? 0));
+      this.add('objects', existing ? 0 : 1);
+    }).immediate();
+  }
+
+  deleteObject(key: Buffer): ObjectRow | undefined {
+    return this.db.transaction(() => {
+      const existing = this.getObject(key);
+      if (!existing) return undefined;
+      this.s.deleteObject.run(key);
+      this.add('logicalBytes', -existing.size);
+      this.add('objects', -1);
+      return existing;
+    }).immediate();
+  }
+
+  getObject(key: Buffer): ObjectRow | undefined {
+    const r = this.s.getObject.get(key);
+    return r ? fromDb(r) : undefined;
+  }
+
+  /** The first object whose key is >= (or >, when exclusive) the given one. */
+  firstObjectFrom(key: Buffer, exclusive: boolean): ObjectRow | undefined {
+    const r = (exclusive ? this.s.firstKeyAfter : this.s.firstKeyFrom).get(key);
+    return r ? fromDb(r) : undefined;
+  }
+
+  objectsFrom(key: Buffer, limit: number): ObjectRow[] {
+    return this.s.keysFrom.all(key, limit).map(fromDb);
+  }
+
+  *allObjects(): IterableIterator<ObjectRow> {
+    for (const r of this.s.allObjects.iterate()) yield fromDb(r);
+  }
+
+  /**
+   * Allocates a container id. Needs no fsync of its own: any commit that
+   * points into the container comes later in the WAL, and its fsync carries
+   * this row with it. A row lost in a crash leaves at most an id that is handed
+   * out again, over a file that held nothing committed.
+   */
+  createContainer(createdMs: number): number {
+    return this.relaxed(() => Number(this.s.insertContainer.run(createdMs).lastInsertRowid));
+  }
+
+  /** Needs no fsync: were it lost, start-up finds the sealed trailer and records it again. */
+  sealContainer(id: number, bytes: number, records: number, sealedMs: number): void {
+    this.relaxed(() => this.s.sealContainer.run(bytes, records, sealedMs, id));
+  }
+
+  /** Runs fn without fsync at its commit: for rows whose loss a later durable commit or start-up repairs. */
+  private relaxed<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  deleteContainer(id: number): void {
+    this.s.deleteContainer.run(id);
+  }
+
+  containers(): ContainerRow[] {
+    return this.s.containers.all().map(containerFromDb);
+  }
+
+  openContainers(): ContainerRow[] {
+    return this.s.openContainers.all().map(containerFromDb);
+  }
+
+  /** Chunks whose container the index does not know: damage. */
+  orphanChunks(): Buffer[] {
+    return this.s.orphanChunks.all();
+  }
+
+  containerTotals(): { count: number; bytes: number } {
+    const r = this.s.containerTotals.get()!;
+    return { count: r.n, bytes: r.bytes };
+  }
+
+  private add(name: keyof Counters, delta: number): void {
+    if (delta !== 0) this.s.addCounter.run(delta, name);
+  }
+
+  private ensureSchema(): void {
+    const hasMeta = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+      .pluck()
+      .get();
+    if (!hasMeta) {
+      this.db.transaction(() => {
+        this.db.exec(SCHEMA);
+        this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run('schema_version', String(INDEX_SCHEMA_VERSION));
+        const insert = this.db.prepare('INSERT INTO counters (name, value) VALUES (?, 0)');
+        for (const n of COUNTER_NAMES) insert.run(n);
+      }).immediate();
+      return;
+    }
+    const version = Number(this.getMetaRaw('schema_version'));
+    if (version !== INDEX_SCHEMA_VERSION) {
+      throw new IndexFormatError(`index schema version ${version} is not supported (this build reads ${INDEX_SCHEMA_VERSION})`);
+    }
+  }
+
+  private getMetaRaw(name: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)?.value;
+  }
+}
+
+const OBJECT_COLUMNS =
+  'key, size, etag, mtime_ms, content_type, user_meta, system_meta, recipe_root, recipe_height, chunk_count';
+
+interface ObjectRowDb {
+  key: Buffer;
+  size: number;
+  etag: string;
+  mtime_ms: number;
+  content_type: string | null;
+  user_meta: string;
+  system_meta: string;
+  recipe_root: Buffer | null;
+  recipe_height: number;
+  chunk_count: number;
+}
+
+function fromDb(r: ObjectRowDb): ObjectRow {
+  return {
+    key: r.key,
+    size: r.size,
+    etag: r.etag,
+    mtimeMs: r.mtime_ms,
+    contentType: r.content_type,
+    userMetadata: r.user_meta,
+    systemMetadata: r.system_meta,
+    recipeRoot: r.recipe_root,
+    recipeHeight: r.recipe_height,
+    chunkCount: r.chunk_count,
+  };
+}
+
+interface ContainerRowDb {
+  id: number;
+  state: number;
+  bytes: number;
+  records: number;
+  created_ms: number;
+}
+
+function containerFromDb(r: ContainerRowDb): ContainerRow {
+  return { id: r.id, state: r.state === 1 ? 'sealed' : 'open', bytes: r.bytes, records: r.records, createdMs: r.created_ms };
+}

@@ -1,0 +1,351 @@
+import { ChunkBatcher, type ChunkBatch } from '../chunking/chunk-batcher.js';
+import { FINGERPRINT_BYTES, fingerprint } from '../chunking/fingerprint.js';
+import { BatchBuffers } from './batch-buffers.js';
+import type { ContainerFile } from './container-file.js';
+import {
+  CONTAINER_HEADER_BYTES,
+  ChunkKind,
+  RECORD_HEADER_BYTES,
+  writeRecordHeader,
+  xxh64,
+  type RecordEntry,
+} from './container-format.js';
+import { EntityTooLargeError } from './errors.js';
+import type { ChunkRow, Counters, ObjectRow } from './index-db.js';
+import { fingerprintKey } from './locality-cache.js';
+import { RecipeBuilder } from './recipe-builder.js';
+import type { EncodeResult } from './store-jobs.js';
+import type { StoreContext } from './store-context.js';
+
+/** What a stream became once every chunk is stored, before the commit. */
+export interface IngestResult {
+  size: number;
+  md5: Buffer;
+  root: Buffer | null;
+  height: number;
+  chunkCount: number;
+}
+
+interface Classified {
+  encoded: Promise<EncodeResult> | null;
+  /** Where the encoded records are: the output buffer paired with the batch. */
+  out: Uint8Array | null;
+  rawLengths: number[];
+  fingerprints: Buffer | null;
+  nodes: PendingRecords[];
+}
+
+interface PendingRecords {
+  records: Uint8Array;
+  entries: RecordEntry[];
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Turns one stream into stored chunks and a recipe, then commits it as an
+ * object. The pipeline per batch: fingerprints and MD5 on workers, dedup
+ * lookups on this thread (in stream order), compression of the new chunks on
+ * workers, appends to this stream's container (in stream order). Chunks are
+ * staged as they land and join the index only in the commit transaction.
+ */
+export class ObjectWriter {
+  private static nextSession = 1;
+  readonly session = ObjectWriter.nextSession++;
+  private readonly stream: number;
+  private readonly buffers: BatchBuffers;
+  private readonly recipe: RecipeBuilder;
+  private container: ContainerFile | null = null;
+  private containerBroken = false;
+  private readonly touched = new Set<number>();
+  /** Decided new in this stream, not yet written. */
+  private readonly inflight = new Set<string>();
+  private readonly recent = new RecentKeys(1 << 16);
+  /** Chunks of other uncommitted streams this one dedups against. */
+  private foreign: ChunkRow[] = [];
+  private pendingNodes: PendingRecords[] = [];
+  private classifyTail: Promise<unknown> = Promise.resolve();
+  private writeTail: Promise<unknown> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private failure: Error | null = null;
+  private chunkCount = 0;
+  private ended = false;
+
+  constructor(private readonly ctx: StoreContext) {
+    this.stream = ctx.compute.newStream();
+    this.buffers = new BatchBuffers(ctx.settings.batchesInFlight);
+    this.recipe = new RecipeBuilder((node, level) => this.storeNode(node, level));
+  }
+
+  /** Reads the whole source into chunks and a recipe. Throws (and leaves nothing behind after abort()) on failure. */
+  async ingest(source: AsyncIterable<Uint8Array>, sizeLimit = Number.POSITIVE_INFINITY): Promise<IngestResult> {
+    const batcher = new ChunkBatcher(this.ctx.cutter, this.buffers.allocate, this.ctx.settings.batchSize);
+    let size = 0;
+    for await (const piece of source) {
+      size += piece.length;
+      if (size > sizeLimit) throw new EntityTooLargeError(sizeLimit);
+      for (let o = 0; o < piece.length; o += batcher.maxPush) {
+        await this.buffers.waitForRoom();
+        for (const batch of batcher.push(piece.subarray(o, o + batcher.maxPush))) this.submit(batch);
+      }
+    }
+    for (const batch of batcher.finish()) this.submit(batch);
+    await this.classifyTail;
+    const { root, height } = this.recipe.finish();
+    this.enqueueWrite(Promise.resolve({ encoded: null, out: null, rawLengths: [], fingerprints: null, nodes: this.takeNodes() }));
+    await this.writeTail;
+    this.ended = true;
+    const md5 = await this.ctx.compute.md5Final(this.stream);
+    return { size, md5, root, height, chunkCount: this.chunkCount };
+  }
+
+  /**
+   * Makes the object durable and visible: the containers holding its new
+   * chunks are synced, then its chunks and its row are committed together.
+   * `check` runs inside the transaction and may refuse the commit.
+   */
+  async commit(
+    row: ObjectRow,
+    check?: (existing: ObjectRow | undefined, counters: Counters) => void,
+  ): Promise<ObjectRow | undefined> {
+    this.flushForeign();
+    await this.ctx.containers.sync(this.touched);
+    const replaced = this.ctx.index.commitObject(this.session, row, check);
+    await this.releaseContainer();
+    return replaced;
+  }
+
+  /** Forgets everything this stream staged. Safe to call after any failure. */
+  async abort(): Promise<void> {
+    this.fail(new Error('stream aborted'));
+    await Promise.allSettled([...this.inFlight, this.classifyTail, this.writeTail]);
+    this.ctx.index.dropStaged(this.session);
+    if (!this.ended) await this.ctx.compute.md5Final(this.stream).catch(noop);
+    await this.releaseContainer();
+  }
+
+  private submit(batch: ChunkBatch): void {
+    const { compute } = this.ctx;
+    const fps = compute.fingerprints(batch.data, batch.cuts);
+    const md5 = compute.md5Update(this.stream, batch.data);
+    const classified = this.classifyTail.then(async () => this.classify(batch, await fps));
+    this.classifyTail = classified;
+    const written = this.enqueueWrite(classified);
+    // The buffer goes back once the batch has left the pipeline: no worker reads
+    // it and its records are in the container. Counting the write too keeps a
+    // slow disk from piling up compressed batches in memory.
+    const done = Promise.allSettled([fps, md5, classified.then((c) => c.encoded), written]).then(() =>
+      this.buffers.release(batch.buffer),
+    );
+    for (const p of [fps, md5, classified]) this.track(p);
+    this.track(done);
+  }
+
+  private enqueueWrite(classified: Promise<Classified>): Promise<void> {
+    const written = Promise.all([classified, this.writeTail]).then(([c]) => this.write(c));
+    this.writeTail = written;
+    this.track(written);
+    return written;
+  }
+
+  /** Keeps a promise from going unhandled and turns its failure into the stream's. */
+  private track(p: Promise<unknown>): void {
+    this.inFlight.add(p);
+    p.then(
+      () => this.inFlight.delete(p),
+      (err: Error) => {
+        this.inFlight.delete(p);
+        this.fail(err);
+      },
+    );
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.buffers.fail(err);
+  }
+
+  private classify(batch: ChunkBatch, fps: Buffer): Classified {
+    if (this.failure) throw this.failure;
+    const n = batch.cuts.length;
+    const chunks: number[] = [];
+    const newIndexes: number[] = [];
+    const rawLengths: number[] = [];
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const end = batch.cuts[i]!;
+      const fp = fps.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES);
+      const key = fingerprintKey(fp);
+      if (!this.isKnown(fp, key)) {
+        this.inflight.add(key);
+        chunks.push(start, end - start);
+        newIndexes.push(i);
+        rawLengths.push(end - start);
+      }
+      this.recipe.add(fps, i * FINGERPRINT_BYTES, end - start);
+      start = end;
+    }
+    this.chunkCount += n;
+    let encoded: Promise<EncodeResult> | null = null;
+    let newFps: Buffer | null = null;
+    let out: Uint8Array | null = null;
+    if (newIndexes.length > 0) {
+      newFps = Buffer.allocUnsafe(newIndexes.length * FINGERPRINT_BYTES);
+      newIndexes.forEach((i, j) => fps.copy(newFps!, j * FINGERPRINT_BYTES, i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES));
+      out = this.buffers.outputFor(batch.buffer, RECORD_HEADER_BYTES, this.ctx.cutter.parameters.minSize);
+      encoded = this.ctx.compute.encode(
+        batch.data,
+        Uint32Array.from(chunks),
+        newFps,
+        ChunkKind.Data,
+        this.ctx.settings.compressionLevel,
+        out,
+      );
+    }
+    return { encoded, out, rawLengths, fingerprints: newFps, nodes: this.takeNodes() };
+  }
+
+  private isKnown(fp: Buffer, key: string): boolean {
+    if (this.inflight.has(key) || this.recent.has(key)) return true;
+    const presence = this.ctx.directory.lookup(fp, key);
+    if (presence.state === 'absent') return false;
+    if (presence.state === 'staged') {
+      this.foreign.push(presence.row);
+      this.recent.add(key);
+    }
+    return true;
+  }
+
+  /** Recipe nodes are small: fingerprinted and compressed right here, written after the batch's chunks. */
+  private storeNode(node: Buffer, _level: number): Buffer {
+    const fp = fingerprint(node);
+    const key = fingerprintKey(fp);
+    if (!this.isKnown(fp, key)) {
+      this.inflight.add(key);
+      const records = Buffer.allocUnsafe(RECORD_HEADER_BYTES + node.length);
+      const { codec, length } = this.ctx.nodeCodec.encodeInto(node, records, RECORD_HEADER_BYTES);
+      const payload = records.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + length);
+      writeRecordHeader(records, 0, {
+        kind: ChunkKind.Recipe,
+        codec,
+        rawLength: node.length,
+        storedLength: length,
+        fingerprint: fp,
+        payloadChecksum: xxh64(payload),
+      });
+      this.pendingNodes.push({
+        records: records.subarray(0, RECORD_HEADER_BYTES + length),
+        entries: [{ fingerprint: fp, offset: 0, rawLength: node.length, storedLength: length, kind: ChunkKind.Recipe, codec }],
+      });
+    }
+    return fp;
+  }
+
+  private takeNodes(): PendingRecords[] {
+    const nodes = this.pendingNodes;
+    this.pendingNodes = [];
+    return nodes;
+  }
+
+  private async write(c: Classified): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.flushForeign();
+    if (c.encoded) {
+      const enc = await c.encoded;
+      const entries: RecordEntry[] = [];
+      let offset = 0;
+      for (let i = 0; i < enc.storedLengths.length; i++) {
+        entries.push({
+          fingerprint: c.fingerprints!.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES),
+          offset,
+          rawLength: c.rawLengths[i]!,
+          storedLength: enc.storedLengths[i]!,
+          kind: ChunkKind.Data,
+          codec: enc.codecs[i]!,
+        });
+        offset += RECORD_HEADER_BYTES + enc.storedLengths[i]!;
+      }
+      await this.append(c.out!.subarray(0, enc.length), entries);
+    }
+    for (const node of c.nodes) await this.append(node.records, node.entries);
+  }
+
+  /** Appends records (entry offsets relative to `records`), moving to a new container when one fills. */
+  private async append(records: Uint8Array, entries: RecordEntry[]): Promise<void> {
+    const { containers, index, directory } = this.ctx;
+    let i = 0;
+    while (i < entries.length) {
+      if (this.failure) throw this.failure;
+      this.container ??= await containers.acquire();
+      const room = containers.targetSize - this.container.size;
+      const first = entries[i]!.offset;
+      let j = i;
+      let bytes = 0;
+      while (j < entries.length) {
+        const len = RECORD_HEADER_BYTES + entries[j]!.storedLength;
+        const emptyContainer = this.container.size === CONTAINER_HEADER_BYTES && j === i;
+        if (bytes + len > room && !emptyContainer) break;
+        bytes += len;
+        j++;
+      }
+      if (j === i) {
+        this.container = await containers.rollover(this.container);
+        continue;
+      }
+      const slice = entries.slice(i, j).map((e) => ({ ...e, offset: e.offset - first }));
+      let at: number;
+      try {
+        at = await this.container.append(records.subarray(first, first + bytes), slice);
+      } catch (err) {
+        this.containerBroken = true;
+        throw err;
+      }
+      const id = this.container.id;
+      this.touched.add(id);
+      index.stage(
+        this.session,
+        slice.map((e) => ({ ...e, container: id, offset: e.offset + at })),
+      );
+      for (const e of slice) {
+        const key = fingerprintKey(e.fingerprint);
+        this.inflight.delete(key);
+        this.recent.add(key);
+        directory.remember(e.fingerprint);
+      }
+      i = j;
+    }
+  }
+
+  private flushForeign(): void {
+    if (this.foreign.length === 0) return;
+    const rows = this.foreign;
+    this.foreign = [];
+    this.ctx.index.stage(this.session, rows);
+    for (const r of rows) this.touched.add(r.container);
+  }
+
+  private async releaseContainer(): Promise<void> {
+    const c = this.container;
+    this.container = null;
+    if (!c) return;
+    if (this.containerBroken) await this.ctx.containers.discard(c);
+    else await this.ctx.containers.release(c);
+  }
+}
+
+/** A bounded set of recently seen keys; the oldest is forgotten first. */
+class RecentKeys {
+  private readonly keys = new Set<string>();
+  constructor(private readonly capacity: number) {}
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  add(key: string): void {
+    if (this.keys.has(key)) return;
+    if (this.keys.size >= this.capacity) this.keys.delete(this.keys.values().next().value as string);
+    this.keys.add(key);
+  }
+}

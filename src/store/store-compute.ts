@@ -1,0 +1,78 @@
+import { WorkerJobError, WorkerPool } from '../compute/worker-pool.js';
+import type { ChunkKind } from './container-format.js';
+import { CorruptRecordError, type EncodeResult, type VerifiedRecord } from './store-jobs.js';
+
+export { CorruptRecordError };
+
+/** The store's view of its worker threads: one typed method per job. */
+export class StoreCompute {
+  private static sharedInstance: StoreCompute | null = null;
+  private nextStream = 1;
+
+  constructor(readonly pool: WorkerPool) {}
+
+  static create(size?: number): StoreCompute {
+    return new StoreCompute(new WorkerPool(new URL('./store-worker.js', import.meta.url), size));
+  }
+
+  /** One pool for the whole process: units share the cores. */
+  static shared(): StoreCompute {
+    return (StoreCompute.sharedInstance ??= StoreCompute.create());
+  }
+
+  fingerprints(data: Uint8Array, cuts: Uint32Array): Promise<Buffer> {
+    return this.pool.run<Uint8Array>('fingerprints', { data, cuts }).then(toBuffer);
+  }
+
+  /** A stream id for md5(): its updates all go to one worker, in order. */
+  newStream(): number {
+    return this.nextStream++;
+  }
+
+  md5Update(stream: number, data: Uint8Array): Promise<void> {
+    return this.pool.run<void>('md5Update', { stream, data }, [], stream);
+  }
+
+  md5Final(stream: number): Promise<Buffer> {
+    return this.pool.run<Uint8Array>('md5Update', { stream, final: true }, [], stream).then(toBuffer);
+  }
+
+  /** Compresses chunks of data into records in out (a shared buffer the caller owns). */
+  encode(
+    data: Uint8Array,
+    chunks: Uint32Array,
+    fingerprints: Uint8Array,
+    kind: ChunkKind,
+    level: number,
+    out: Uint8Array,
+  ): Promise<EncodeResult> {
+    return this.pool.run<EncodeResult>('encode', { data, chunks, fingerprints, kind, level, out });
+  }
+
+  /** Checks and decodes the records of a span; the span is handed over, not copied. */
+  async decode(span: Buffer, records: Uint32Array, fingerprints: Uint8Array, verifyFingerprints: boolean): Promise<Buffer> {
+    const transfer = isWholeBuffer(span) ? [span.buffer as ArrayBuffer] : [];
+    try {
+      const out = await this.pool.run<Uint8Array>('decode', { span, records, fingerprints, verifyFingerprints }, transfer);
+      return toBuffer(out);
+    } catch (err) {
+      if (err instanceof WorkerJobError && err.name === 'CorruptRecordError') {
+        throw new CorruptRecordError(err.message, (err.details as { index: number }).index);
+      }
+      throw err;
+    }
+  }
+
+  verify(span: Buffer, offsets: number[]): Promise<VerifiedRecord[]> {
+    const transfer = isWholeBuffer(span) ? [span.buffer as ArrayBuffer] : [];
+    return this.pool.run<VerifiedRecord[]>('verify', { span, offsets }, transfer);
+  }
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function isWholeBuffer(b: Buffer): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer);
+}

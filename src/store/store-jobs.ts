@@ -1,0 +1,76 @@
+import type { ChunkKind } from './container-format.js';
+
+/*
+ * The messages between the store and its workers (store-worker.ts). Arrays of
+ * pairs are flattened into typed arrays so they cross threads without
+ * per-element cloning.
+ */
+
+export interface FingerprintJob {
+  data: Uint8Array;
+  /** Chunk end offsets within data. */
+  cuts: Uint32Array;
+}
+
+export interface Md5Job {
+  stream: number;
+  data?: Uint8Array;
+  final?: boolean;
+}
+
+export interface EncodeJob {
+  data: Uint8Array;
+  /** [start, length] of each chunk within data. */
+  chunks: Uint32Array;
+  fingerprints: Uint8Array;
+  kind: ChunkKind;
+  level: number;
+  /** Where the records go, end to end, as they go into a container: room for each chunk raw plus its header. */
+  out: Uint8Array;
+}
+
+export interface EncodeResult {
+  /** Bytes of out used. */
+  length: number;
+  storedLengths: Uint32Array;
+  codecs: Uint8Array;
+}
+
+export interface DecodeJob {
+  span: Uint8Array;
+  /** [offset within span, raw length] of each record. */
+  records: Uint32Array;
+  fingerprints: Uint8Array;
+  verifyFingerprints: boolean;
+}
+
+export interface VerifyJob {
+  span: Uint8Array;
+  offsets: number[];
+}
+
+export interface VerifiedRecord {
+  offset: number;
+  ok: boolean;
+  reason?: string | undefined;
+  fingerprint?: string;
+  kind?: ChunkKind;
+  rawLength?: number;
+  storedLength?: number;
+}
+
+/** A record failed a check; `index` is its place in the job. Crosses the thread boundary by name. */
+export class CorruptRecordError extends Error {
+  override name = 'CorruptRecordError';
+  constructor(
+    message: string,
+    readonly index: number,
+  ) {
+    super(message);
+  }
+
+  /** What the worker host sends across with the name and message. */
+  get details(): { index: number } {
+    return { index: this.index };
+  }
+}

@@ -1,0 +1,154 @@
+/*
+ * The store's worker thread: the CPU-heavy steps of the write and read paths
+ * (fingerprints, the MD5 of a stream, compression, decoding and checking of
+ * records), so that one stream uses every core and the event loop stays free.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
+import { ChunkCodec, CodecError } from '../compute/codec.js';
+import { serveJobs, type JobResult } from '../compute/worker-host.js';
+import {
+  FormatError,
+  RECORD_HEADER_BYTES,
+  readRecordHeader,
+  writeRecordHeader,
+  xxh64,
+  type ChunkKind,
+} from './container-format.js';
+import {
+  CorruptRecordError,
+  type DecodeJob,
+  type EncodeJob,
+  type EncodeResult,
+  type FingerprintJob,
+  type Md5Job,
+  type VerifyJob,
+  type VerifiedRecord,
+} from './store-jobs.js';
+
+const codecs = new Map<number, ChunkCodec>();
+function codecAt(level: number): ChunkCodec {
+  let c = codecs.get(level);
+  if (!c) codecs.set(level, (c = new ChunkCodec(level)));
+  return c;
+}
+const md5s = new Map<number, Hash>();
+
+function fingerprints(job: FingerprintJob): JobResult {
+  const out = Buffer.allocUnsafeSlow(job.cuts.length * FINGERPRINT_BYTES);
+  let start = 0;
+  for (let i = 0; i < job.cuts.length; i++) {
+    const end = job.cuts[i]!;
+    createHash('sha256').update(job.data.subarray(start, end)).digest().copy(out, i * FINGERPRINT_BYTES);
+    start = end;
+  }
+  return { value: out, transfer: [out.buffer] };
+}
+
+function md5Update(job: Md5Job): JobResult {
+  let h = md5s.get(job.stream);
+  if (!h) md5s.set(job.stream, (h = createHash('md5')));
+  if (job.data) h.update(job.data);
+  if (job.final) {
+    md5s.delete(job.stream);
+    return { value: h.digest() };
+  }
+  return { value: null };
+}
+
+function encode(job: EncodeJob): JobResult {
+  const n = job.chunks.length / 2;
+  const out = Buffer.from(job.out.buffer, job.out.byteOffset, job.out.byteLength);
+  const storedLengths = new Uint32Array(n);
+  const codecIds = new Uint8Array(n);
+  const codec = codecAt(job.level);
+  const fps = Buffer.from(job.fingerprints.buffer, job.fingerprints.byteOffset, job.fingerprints.byteLength);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const start = job.chunks[2 * i]!;
+    const raw = job.data.subarray(start, start + job.chunks[2 * i + 1]!);
+    const payloadAt = o + RECORD_HEADER_BYTES;
+    if (payloadAt + raw.length > out.length) throw new Error('encode: output buffer too small');
+    const { codec: used, length } = codec.encodeInto(raw, out, payloadAt);
+    writeRecordHeader(out, o, {
+      kind: job.kind,
+      codec: used,
+      rawLength: raw.length,
+      storedLength: length,
+      fingerprint: fps.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES),
+      payloadChecksum: xxh64(out.subarray(payloadAt, payloadAt + length)),
+    });
+    storedLengths[i] = length;
+    codecIds[i] = used;
+    o = payloadAt + length;
+  }
+  const value: EncodeResult = { length: o, storedLengths, codecs: codecIds };
+  return { value, transfer: [storedLengths.buffer, codecIds.buffer] };
+}
+
+/** Checks and decodes records of one span read from a container, in order. */
+function decode(job: DecodeJob): JobResult {
+  const n = job.records.length / 2;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += job.records[2 * i + 1]!;
+  const out = Buffer.allocUnsafeSlow(total);
+  const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const at = job.records[2 * i]!;
+    const rawLength = job.records[2 * i + 1]!;
+    const expected = job.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES);
+    try {
+      const h = readRecordHeader(span, at);
+      if (!h.fingerprint.equals(expected)) throw new FormatError('record holds a different fingerprint');
+      if (h.rawLength !== rawLength) throw new FormatError('record raw length differs from the index');
+      const payload = span.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + h.storedLength);
+      if (payload.length !== h.storedLength) throw new FormatError('record payload truncated');
+      if (xxh64(payload) !== h.payloadChecksum) throw new FormatError('record payload checksum mismatch');
+      const dst = out.subarray(o, o + rawLength);
+      codecAt(0).decodeInto(h.codec, payload, dst);
+      if (job.verifyFingerprints && !createHash('sha256').update(dst).digest().equals(expected)) {
+        throw new FormatError('chunk does not hash to its fingerprint');
+      }
+    } catch (err) {
+      if (err instanceof FormatError || err instanceof CodecError) {
+        throw new CorruptRecordError(err.message, i);
+      }
+      throw err;
+    }
+    o += rawLength;
+  }
+  return { value: out, transfer: [out.buffer] };
+}
+
+/** Fully checks every record at the given offsets of a span: header, checksum, codec, fingerprint. */
+function verify(job: VerifyJob): JobResult {
+  const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
+  const results: VerifiedRecord[] = [];
+  for (const at of job.offsets) {
+    try {
+      const h = readRecordHeader(span, at);
+      const payload = span.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + h.storedLength);
+      if (payload.length !== h.storedLength) throw new FormatError('record payload truncated');
+      if (xxh64(payload) !== h.payloadChecksum) throw new FormatError('record payload checksum mismatch');
+      const raw = Buffer.allocUnsafe(h.rawLength);
+      codecAt(0).decodeInto(h.codec, payload, raw);
+      const ok = createHash('sha256').update(raw).digest().equals(h.fingerprint);
+      results.push({
+        offset: at,
+        ok,
+        reason: ok ? undefined : 'chunk does not hash to its fingerprint',
+        fingerprint: h.fingerprint.toString('hex'),
+        kind: h.kind as ChunkKind,
+        rawLength: h.rawLength,
+        storedLength: h.storedLength,
+      });
+    } catch (err) {
+      if (!(err instanceof FormatError || err instanceof CodecError)) throw err;
+      results.push({ offset: at, ok: false, reason: err.message });
+    }
+  }
+  return { value: results };
+}
+
+serveJobs({ fingerprints, md5Update, encode, decode, verify });

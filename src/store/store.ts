@@ -1,0 +1,291 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { createCutFinder } from '../chunking/cut-finder.js';
+import { FINGERPRINT_ALGORITHM } from '../chunking/fingerprint.js';
+import {
+  defaultChunkingParameters,
+  validateChunkingParameters,
+  type ChunkingParameters,
+} from '../chunking/parameters.js';
+import { ChunkCodec } from '../compute/codec.js';
+import { FingerprintFilter } from './bloom-filter.js';
+import { ChunkDirectory } from './chunk-directory.js';
+import { ContainerSet } from './container-set.js';
+import { InvalidRangeError, NoSuchKeyError, PreconditionFailedError, StoreClosedError } from './errors.js';
+import { IndexDb, type ObjectRow } from './index-db.js';
+import { encodeKey } from './keys.js';
+import { listObjects, type ListOptions, type ListResult } from './listing.js';
+import { LocalityCache } from './locality-cache.js';
+import { objectInfo, type ObjectInfo } from './object-info.js';
+import { ObjectReader } from './object-reader.js';
+import { ObjectWriter } from './object-writer.js';
+import { computeStats, type StoreStats } from './stats.js';
+import { StoreCompute } from './store-compute.js';
+import type { StoreContext, StoreSettings } from './store-context.js';
+import { UnitLock } from './unit-lock.js';
+import { verifyStore, type VerifyProgress, type VerifyReport } from './verify.js';
+
+/** Fixed when the unit is created; recorded in its index. */
+export interface UnitParameters {
+  chunking: ChunkingParameters;
+  fingerprint: typeof FINGERPRINT_ALGORITHM;
+  compression: { codec: 'zstd'; level: number };
+  containerSize: number;
+}
+
+export interface OpenOptions {
+  /** Parameters for a new unit; an existing unit keeps its own. */
+  create?: Partial<Omit<UnitParameters, 'fingerprint'>>;
+  /** Refuse to create a unit that does not exist. */
+  mustExist?: boolean;
+  compute?: StoreCompute;
+  settings?: Partial<StoreSettings>;
+  /** Containers whose chunk locations stay cached for dedup and reads. */
+  localityContainers?: number;
+  log?: StoreLog;
+}
+
+export type StoreLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+
+export interface PutOptions {
+  contentType?: string;
+  userMetadata?: Record<string, string>;
+  systemMetadata?: Record<string, string>;
+  /** Store only if no object has this key (S3 If-None-Match: *). */
+  onlyIfAbsent?: boolean;
+  /** Refuse (storing nothing) once the stream passes this many bytes. */
+  sizeLimit?: number;
+  /** Runs once the stream has ended, before the commit: throw to refuse the object (a digest mismatch). */
+  beforeCommit?: (written: { md5: Buffer; size: number }) => void | Promise<void>;
+  /** Runs inside the commit transaction with the unit's counters: throw to refuse (a quota). */
+  admit?: (change: { addedBytes: number; logicalBytes: number }) => void;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Exclusive; clamped to the object's size. */
+  end?: number;
+}
+
+export interface GetResult {
+  info: ObjectInfo;
+  /** The bytes returned: [start, end). */
+  start: number;
+  end: number;
+  body: Readable;
+}
+
+export const DEFAULT_CONTAINER_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_COMPRESSION_LEVEL = 3;
+
+const DEFAULT_SETTINGS: StoreSettings = {
+  batchSize: 4 * 1024 * 1024,
+  batchesInFlight: 4,
+  compressionLevel: DEFAULT_COMPRESSION_LEVEL,
+  readSpanBytes: 4 * 1024 * 1024,
+  readAhead: 4,
+  verifyFingerprintsOnRead: false,
+};
+
+/**
+ * One storage unit's deduplicating store: objects in, objects out. Every object
+ * is cut into content-defined chunks, each stored once, compressed, in
+ * append-only containers, with an SQLite index. Knows nothing of HTTP, S3 or
+ * credentials.
+ */
+export class ChunkStore {
+  private closed = false;
+  private readonly writers = new Set<ObjectWriter>();
+
+  private constructor(
+    readonly dir: string,
+    readonly parameters: UnitParameters,
+    private readonly ctx: StoreContext,
+    private readonly reader: ObjectReader,
+    private readonly lock: UnitLock,
+  ) {}
+
+  static async open(dir: string, options: OpenOptions = {}): Promise<ChunkStore> {
+    const root = resolve(dir);
+    mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
+    const lock = UnitLock.acquire(root);
+    let index: IndexDb | null = null;
+    try {
+      index = new IndexDb(join(root, 'index.db'));
+      const parameters = loadOrCreateParameters(index, options);
+      const log = options.log ?? (() => undefined);
+      const containers = new ContainerSet(join(root, 'containers'), index, parameters.containerSize);
+      await containers.recoverOpen((id, r) =>
+        log(r.damagedAt.length > 0 ? 'warn' : 'info', 'recovered open container', { container: id, ...r }),
+      );
+      const chunkCount = index.chunkCount();
+      const filter = new FingerprintFilter(Math.max(1 << 20, chunkCount * 2));
+      for (const fp of index.allFingerprints()) filter.add(fp);
+      const settings = { ...DEFAULT_SETTINGS, compressionLevel: parameters.compression.level, ...options.settings };
+      const ctx: StoreContext = {
+        index,
+        containers,
+        compute: options.compute ?? StoreCompute.shared(),
+        directory: new ChunkDirectory(index, filter, new LocalityCache(options.localityContainers ?? 512)),
+        cutter: createCutFinder(parameters.chunking),
+        nodeCodec: new ChunkCodec(settings.compressionLevel),
+        settings,
+      };
+      return new ChunkStore(root, parameters, ctx, new ObjectReader(ctx), lock);
+    } catch (err) {
+      index?.close();
+      lock.release();
+      throw err;
+    }
+  }
+
+  /** Stores a stream as an object. Nothing is visible, and nothing is committed, unless it all arrives. */
+  async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
+    this.checkOpen();
+    const keyBytes = encodeKey(key);
+    const writer = new ObjectWriter(this.ctx);
+    this.writers.add(writer);
+    try {
+      const r = await writer.ingest(source, options.sizeLimit);
+      await options.beforeCommit?.({ md5: r.md5, size: r.size });
+      const row: ObjectRow = {
+        key: keyBytes,
+        size: r.size,
+        etag: r.md5.toString('hex'),
+        mtimeMs: Date.now(),
+        contentType: options.contentType ?? null,
+        userMetadata: JSON.stringify(options.userMetadata ?? {}),
+        systemMetadata: JSON.stringify(options.systemMetadata ?? {}),
+        recipeRoot: r.root,
+        recipeHeight: r.height,
+        chunkCount: r.chunkCount,
+      };
+      await writer.commit(row, (existing, counters) => {
+        if (options.onlyIfAbsent && existing) throw new PreconditionFailedError(`an object with key ${JSON.stringify(key)} exists`);
+        options.admit?.({ addedBytes: r.size - (existing?.size ?? 0), logicalBytes: counters.logicalBytes });
+      });
+      return objectInfo(row);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    } finally {
+      this.writers.delete(writer);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    return objectInfo(this.row(key));
+  }
+
+  /** Streams an object or a byte range of it. Damaged bytes end the stream with an error, never wrong data. */
+  async get(key: string, range?: ByteRange): Promise<GetResult> {
+    const row = this.row(key);
+    let start = 0;
+    let end = row.size;
+    if (range) {
+      start = range.start;
+      end = Math.min(range.end ?? row.size, row.size);
+      if (!Number.isInteger(start) || start < 0 || start >= row.size || end <= start) throw new InvalidRangeError(row.size);
+    }
+    const body = Readable.from(this.reader.read(row.recipeRoot, row.recipeHeight, start, end), { objectMode: false });
+    return { info: objectInfo(row), start, end, body };
+  }
+
+  /** Removes an object. The chunks it alone used are reclaimed by garbage collection. */
+  async delete(key: string): Promise<boolean> {
+    this.checkOpen();
+    return this.ctx.index.deleteObject(encodeKey(key)) !== undefined;
+  }
+
+  /** A new object sharing the source's recipe: no chunk is read or written. */
+  async copy(
+    sourceKey: string,
+    targetKey: string,
+    options: { replaceMetadata?: Pick<PutOptions, 'contentType' | 'userMetadata' | 'systemMetadata'>; admit?: PutOptions['admit'] } = {},
+  ): Promise<ObjectInfo> {
+    this.checkOpen();
+    const src = this.row(sourceKey);
+    const target = encodeKey(targetKey);
+    const m = options.replaceMetadata;
+    const row: ObjectRow = {
+      ...src,
+      key: target,
+      mtimeMs: Date.now(),
+      ...(m && {
+        contentType: m.contentType ?? null,
+        userMetadata: JSON.stringify(m.userMetadata ?? {}),
+        systemMetadata: JSON.stringify(m.systemMetadata ?? {}),
+      }),
+    };
+    this.ctx.index.putObjectRow(row, (existing) => {
+      options.admit?.({ addedBytes: row.size - (existing?.size ?? 0), logicalBytes: this.ctx.index.counters().logicalBytes });
+    });
+    return objectInfo(row);
+  }
+
+  list(options: ListOptions = {}): ListResult {
+    this.checkOpen();
+    return listObjects(this.ctx.index, options);
+  }
+
+  stats(): StoreStats {
+    this.checkOpen();
+    const totals = this.ctx.index.containerTotals();
+    return computeStats(this.ctx.index.counters(), { count: totals.count, bytes: totals.bytes + this.ctx.containers.openBytes() });
+  }
+
+  /** How dedup lookups were answered since open: filter, locality cache or index. */
+  lookupCounters(): { lookups: number; filterNegatives: number; localityHits: number; indexReads: number } {
+    const d = this.ctx.directory;
+    return { lookups: d.lookups, filterNegatives: d.filterNegatives, localityHits: d.localityHits, indexReads: d.indexReads };
+  }
+
+  verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport> {
+    this.checkOpen();
+    return verifyStore(this.ctx, this.reader.loadNode, onProgress);
+  }
+
+  /** Seals open containers and releases the unit. Streams still running fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.writers].map((w) => w.abort()));
+    await this.ctx.containers.sealAll();
+    this.ctx.index.close();
+    this.lock.release();
+  }
+
+  private row(key: string): ObjectRow {
+    this.checkOpen();
+    const row = this.ctx.index.getObject(encodeKey(key));
+    if (!row) throw new NoSuchKeyError(key);
+    return row;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+function loadOrCreateParameters(index: IndexDb, options: OpenOptions): UnitParameters {
+  const stored = index.getMeta('unit_parameters');
+  if (stored) return JSON.parse(stored) as UnitParameters;
+  if (options.mustExist) throw new Error('no storage unit here');
+  const c = options.create ?? {};
+  const containerSize = c.containerSize ?? DEFAULT_CONTAINER_SIZE;
+  if (!Number.isInteger(containerSize) || containerSize < 64 * 1024 || containerSize > 1024 * 1024 * 1024) {
+    throw new RangeError('containerSize must be between 64 KiB and 1 GiB');
+  }
+  const level = c.compression?.level ?? DEFAULT_COMPRESSION_LEVEL;
+  if (!Number.isInteger(level) || level < -7 || level > 19) throw new RangeError('compression level must be in [-7, 19]');
+  const parameters: UnitParameters = {
+    chunking: validateChunkingParameters(c.chunking ?? defaultChunkingParameters()),
+    fingerprint: FINGERPRINT_ALGORITHM,
+    compression: { codec: 'zstd', level },
+    containerSize,
+  };
+  index.setMeta('unit_parameters', JSON.stringify(parameters));
+  index.setMeta('created_ms', String(Date.now()));
+  return parameters;
+}
