@@ -85,12 +85,13 @@ export class WorkerPool {
   private spawn(index: number): PooledWorker {
     const worker = new Worker(this.script);
     const pooled: PooledWorker = { worker, index, outstanding: 0 };
-    worker.unref();
     worker.on('message', (reply: JobReply) => this.settle(reply));
     worker.on('error', (err) => this.failWorker(pooled, err));
     worker.on('exit', (code) => {
       if (!this.closed) this.failWorker(pooled, new Error(`worker ${index} exited with code ${code}`));
     });
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     return pooled;
   }
 

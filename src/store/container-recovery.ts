@@ -12,6 +12,8 @@ import {
 } from './container-format.js';
 
 export interface RecoveredContainer {
+  /** The process stopped before the header reached the file: nothing in it was ever committed, and it goes. */
+  discard: boolean;
   /** Final size of the sealed file. */
   bytes: number;
   records: number;
@@ -37,7 +39,7 @@ export async function recoverContainer(
   const handle = await open(path, 'r+');
   try {
     const sealed = await readSealedTrailer(handle, size);
-    if (sealed) return { bytes: size, records: sealed.count, truncatedBytes: 0, damagedAt: [] };
+    if (sealed) return { discard: false, bytes: size, records: sealed.count, truncatedBytes: 0, damagedAt: [] };
 
     const entries: RecordEntry[] = [];
     let offset = CONTAINER_HEADER_BYTES;
@@ -47,6 +49,7 @@ export async function recoverContainer(
     try {
       decodeContainerHeader(headerBuf);
     } catch {
+      if (committedEnd === 0) return { discard: true, bytes: 0, records: 0, truncatedBytes: size, damagedAt: [] };
       damageAt = 0;
     }
     while (damageAt === null && offset + RECORD_HEADER_BYTES <= size) {
@@ -88,7 +91,7 @@ export async function recoverContainer(
     await handle.truncate(end);
     await handle.write(footer, 0, footer.length, end);
     await handle.sync();
-    return { bytes: end + footer.length, records: entries.length, truncatedBytes: size - end, damagedAt };
+    return { discard: false, bytes: end + footer.length, records: entries.length, truncatedBytes: size - end, damagedAt };
   } finally {
     await handle.close();
   }

@@ -156,7 +156,12 @@ export class ContainerSet {
         }
         throw err;
       }
-      this.index.sealContainer(row.id, r.bytes, r.records, Date.now());
+      if (r.discard) {
+        await rm(path, { force: true });
+        this.index.deleteContainer(row.id);
+      } else {
+        this.index.sealContainer(row.id, r.bytes, r.records, Date.now());
+      }
       onRecovered(row.id, r);
     }
   }

@@ -5,7 +5,7 @@ export class StoreError extends Error {
     message: string,
   ) {
     super(message);
-    this.name = code;
+    this.name = new.target.name;
   }
 }
 

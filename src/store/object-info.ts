@@ -14,6 +14,8 @@ export interface ObjectInfo {
   /** Metadata a face keeps with the object (content headers, checksums, tags). */
   systemMetadata: Record<string, string>;
   chunkCount: number;
+  /** Levels of the recipe tree (diagnostics). */
+  recipeHeight: number;
 }
 
 export function objectInfo(row: ObjectRow): ObjectInfo {
@@ -26,5 +28,6 @@ export function objectInfo(row: ObjectRow): ObjectInfo {
     userMetadata: JSON.parse(row.userMetadata) as Record<string, string>,
     systemMetadata: JSON.parse(row.systemMetadata) as Record<string, string>,
     chunkCount: row.chunkCount,
+    recipeHeight: row.recipeHeight,
   };
 }

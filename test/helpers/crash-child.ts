@@ -1,0 +1,31 @@
+/*
+ * Ingests into a unit until killed, printing one line per acknowledged
+ * operation: "PUT <key> <sha256>" after put() resolves, "DEL <key>" after
+ * delete() resolves, and "DELETING <key>" before a delete starts (a delete
+ * killed before its acknowledgement may or may not have happened). The parent
+ * SIGKILLs it at a random moment.
+ */
+import { writeSync } from 'node:fs';
+import { ChunkStore } from '../../src/store/store.js';
+import { crashObject } from './crash-data.js';
+import { defaultChunkingParameters } from '../../src/chunking/parameters.js';
+import { TEST_SEED } from './store.js';
+import { sha256, streamOf, piecesOf } from './data.js';
+
+const [dir, round] = [process.argv[2]!, Number(process.argv[3])];
+const store = await ChunkStore.open(dir, {
+  create: { chunking: defaultChunkingParameters(4096, TEST_SEED), containerSize: 256 * 1024 },
+});
+writeSync(1, 'READY\n');
+for (let i = 0; ; i++) {
+  const key = `r${round}/o${i}`;
+  const data = crashObject(round, i);
+  await store.put(key, streamOf(piecesOf(data, 40_000 + (i % 7) * 13_000)));
+  writeSync(1, `PUT ${key} ${sha256(data)}\n`);
+  if (i % 5 === 4) {
+    const victim = `r${round}/o${i - 2}`;
+    writeSync(1, `DELETING ${victim}\n`);
+    await store.delete(victim);
+    writeSync(1, `DEL ${victim}\n`);
+  }
+}
