@@ -77,7 +77,7 @@ export interface GetResult {
 }
 
 export const DEFAULT_CONTAINER_SIZE = 4 * 1024 * 1024;
-export const DEFAULT_COMPRESSION_LEVEL = 3;
+export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 const DEFAULT_SETTINGS: StoreSettings = {
   batchSize: 4 * 1024 * 1024,

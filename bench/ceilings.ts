@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { createCutFinder, cutCapacity } from '../src/chunking/cut-finder.js';
+import type { ChunkingParameters } from '../src/chunking/parameters.js';
+import { ChunkCodec } from '../src/compute/codec.js';
+import { native } from '../src/chunking/native.js';
+
+export interface Ceilings {
+  sha256: number;
+  md5: number;
+  zstd: number;
+  zstdRatio: number;
+  xxh64: number;
+  chunkingNative: number;
+  chunkingNativeRandom: number;
+  chunkingReference: number;
+}
+
+function mbps(bytes: number, fn: () => void): number {
+  fn(); // warm
+  const t0 = process.hrtime.bigint();
+  fn();
+  return bytes / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/**
+ * What one core does alone on the same data: the upper bounds the store's
+ * figures are read against. Hashing and compression run per chunk, as the store
+ * runs them; chunking runs on the whole sample.
+ */
+export function ceilings(sample: Buffer, random: Buffer, chunking: ChunkingParameters, level: number): Ceilings {
+  const chunk = 16 * 1024;
+  const sha256 = mbps(sample.length, () => {
+    for (let o = 0; o < sample.length; o += chunk) createHash('sha256').update(sample.subarray(o, o + chunk)).digest();
+  });
+  const md5 = mbps(sample.length, () => createHash('md5').update(sample).digest());
+  const codec = new ChunkCodec(level);
+  const out = Buffer.allocUnsafe(2 * chunk);
+  let stored = 0;
+  const zstd = mbps(sample.length, () => {
+    stored = 0;
+    for (let o = 0; o < sample.length; o += chunk) stored += codec.encodeInto(sample.subarray(o, o + chunk), out, 0).length;
+  });
+  const xxh64 = mbps(sample.length, () => {
+    for (let o = 0; o < sample.length; o += chunk) native.xxh64(sample.subarray(o, o + chunk));
+  });
+  const cuts = new Uint32Array(cutCapacity(Math.max(sample.length, random.length), chunking.minSize));
+  const nat = createCutFinder(chunking, 'native');
+  const ref = createCutFinder(chunking, 'reference');
+  return {
+    sha256,
+    md5,
+    zstd,
+    zstdRatio: sample.length / stored,
+    xxh64,
+    chunkingNative: mbps(sample.length, () => nat.findCuts(sample, true, cuts)),
+    chunkingNativeRandom: mbps(random.length, () => nat.findCuts(random, true, cuts)),
+    chunkingReference: mbps(random.length, () => ref.findCuts(random, true, cuts)),
+  };
+}

@@ -1,0 +1,137 @@
+/*
+ * One bench phase per process (run.ts starts them one after another), so each
+ * phase's peak RSS is its own and no phase inherits another's heap.
+ * Usage: node phases.js <phase> <json args>; prints the result as JSON on stdout.
+ */
+import { createCipheriv } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultChunkingParameters } from '../src/chunking/parameters.js';
+import { ChunkStore } from '../src/store/store.js';
+import { ceilings } from './ceilings.js';
+import { measure, MiB, rate } from './measure.js';
+
+export const BENCH_SEED = '5eed5eed5eed5eed5eed5eed5eed5eed';
+
+export interface GenerationFile {
+  path: string;
+  bytes: number;
+}
+
+export interface GenerationRow {
+  generation: number;
+  logicalMB: number;
+  mbps: number;
+  cpuSeconds: number;
+  dedupSoFar: number;
+  storedMB: number;
+  peakRssMiB: number;
+  chunks: number;
+  filterNegatives: number;
+  localityHits: number;
+  indexReads: number;
+}
+
+function readPrefix(path: string, bytes: number): Buffer {
+  const fd = openSync(path, 'r');
+  const b = Buffer.allocUnsafe(bytes);
+  const n = readSync(fd, b, 0, bytes, 0);
+  closeSync(fd);
+  return b.subarray(0, n);
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += statSync(join(e.parentPath, e.name)).size;
+  }
+  return n;
+}
+
+async function storeGenerations(unitDir: string, gens: GenerationFile[], avgSize: number, level?: number) {
+  rmSync(unitDir, { recursive: true, force: true });
+  const store = await ChunkStore.open(unitDir, {
+    create: { chunking: defaultChunkingParameters(avgSize, BENCH_SEED), ...(level !== undefined && { compression: { codec: 'zstd', level } }) },
+  });
+  const rows: GenerationRow[] = [];
+  for (const [g, gen] of gens.entries()) {
+    const before = store.lookupCounters();
+    const m = await measure(() => store.put(`backups/gen${g + 1}.tar`, createReadStream(gen.path, { highWaterMark: MiB })));
+    const after = store.lookupCounters();
+    const s = store.stats();
+    rows.push({
+      generation: g + 1,
+      logicalMB: gen.bytes / 1e6,
+      mbps: rate(gen.bytes, m.seconds),
+      cpuSeconds: m.cpuSeconds,
+      dedupSoFar: s.dedupFactor,
+      storedMB: s.containerBytes / 1e6,
+      peakRssMiB: m.peakRssMiB,
+      chunks: m.value.chunkCount,
+      filterNegatives: after.filterNegatives - before.filterNegatives,
+      localityHits: after.localityHits - before.localityHits,
+      indexReads: after.indexReads - before.indexReads,
+    });
+  }
+  return { store, rows };
+}
+
+const phases: Record<string, (args: never) => Promise<unknown>> = {
+  async ceilings(args: { sample: string; avgSize: number; levels: number[] }) {
+    const sample = readPrefix(args.sample, 256 * MiB);
+    const random = createCipheriv('aes-256-ctr', Buffer.alloc(32, 1), Buffer.alloc(16)).update(Buffer.alloc(256 * MiB));
+    const chunking = defaultChunkingParameters(args.avgSize, BENCH_SEED);
+    return args.levels.map((level) => ({ level, ...ceilings(sample, random, chunking, level) }));
+  },
+
+  async storePath(args: { unit: string; gens: GenerationFile[]; avgSize: number; level: number }) {
+    const { store, rows } = await storeGenerations(args.unit, args.gens, args.avgSize, args.level);
+    const restore = await measure(async () => {
+      let n = 0;
+      for await (const piece of (await store.get(`backups/gen${args.gens.length}.tar`)).body) n += (piece as Buffer).length;
+      return n;
+    });
+    const stats = store.stats();
+    await store.close();
+    return { rows, restore: { bytes: restore.value, mbps: rate(restore.value, restore.seconds), peakRssMiB: restore.peakRssMiB }, stats };
+  },
+
+  async sweep(args: { unit: string; gens: GenerationFile[]; avgSize: number; level: number }) {
+    const logical = args.gens.reduce((n, p) => n + p.bytes, 0);
+    const m = await measure(() => storeGenerations(args.unit, args.gens, args.avgSize, args.level));
+    const st = m.value.store.stats();
+    const chunks = m.value.rows.reduce((n, r) => n + r.chunks, 0);
+    await m.value.store.close();
+    const result = {
+      avgKiB: args.avgSize / 1024,
+      meanChunkKiB: logical / chunks / 1024,
+      dedup: st.dedupFactor,
+      total: st.reductionFactor,
+      mbps: rate(logical, m.seconds),
+      newMbps: m.value.rows[0]!.mbps,
+      dupMbps: m.value.rows.slice(1).reduce((a, r) => a + r.mbps, 0) / (m.value.rows.length - 1),
+      uniqueChunks: st.dataChunks,
+      indexMB: (statSync(join(args.unit, 'index.db')).size + walBytes(args.unit)) / 1e6,
+      onDiskMB: dirBytes(args.unit) / 1e6,
+    };
+    rmSync(args.unit, { recursive: true, force: true });
+    return result;
+  },
+};
+
+function walBytes(unit: string): number {
+  try {
+    return statSync(join(unit, 'index.db-wal')).size;
+  } catch {
+    return 0;
+  }
+}
+
+const [name, json] = [process.argv[2]!, process.argv[3] ?? '{}'];
+const phase = phases[name];
+if (!phase) {
+  console.error(`unknown phase ${name}`);
+  process.exit(2);
+}
+const value = await phase(JSON.parse(json) as never);
+process.stdout.write(JSON.stringify({ value, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));

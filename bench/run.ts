@@ -1,0 +1,142 @@
+/*
+ * npm run bench: Cairn's figures, each beside its baseline from the same run.
+ * Figures, never assertions: this machine is shared and noisy.
+ *
+ * Knobs (environment): CAIRN_BENCH_GEN_MB (generation 1 size, default 1024),
+ * CAIRN_BENCH_BIG_GB (the large-object run, default 4; 0 skips it),
+ * CAIRN_BENCH_SWEEP_MB (generation size of the chunk-size sweep, default 256; 0 skips it),
+ * CAIRN_BENCH_DIR (scratch, default bench/out).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_AVG_SIZE } from '../src/chunking/parameters.js';
+import { DEFAULT_COMPRESSION_LEVEL } from '../src/store/store.js';
+import type { Ceilings } from './ceilings.js';
+import { materialize, planGenerations } from './generations.js';
+import { measure, table } from './measure.js';
+import type { GenerationFile, GenerationRow } from './phases.js';
+
+const env = process.env;
+const GEN_MB = Number(env.CAIRN_BENCH_GEN_MB ?? 1024);
+const BIG_GB = Number(env.CAIRN_BENCH_BIG_GB ?? 4);
+const SWEEP_MB = Number(env.CAIRN_BENCH_SWEEP_MB ?? 256);
+const DIR = resolve(env.CAIRN_BENCH_DIR ?? 'bench/out');
+const GENERATIONS = 5;
+
+const results: Record<string, unknown> = {};
+const say = (s = ''): void => console.log(s);
+
+/** Runs a phase in a child process of its own and returns its JSON answer. */
+function phase<T>(script: string, args: string[]): { value: T; maxRssMiB: number } {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) throw new Error(`${script} ${args[0] ?? ''} failed with status ${child.status}`);
+  return JSON.parse(child.stdout) as { value: T; maxRssMiB: number };
+}
+
+async function generations(mb: number): Promise<GenerationFile[]> {
+  const plan = planGenerations(mb * 1e6, GENERATIONS);
+  const out: GenerationFile[] = [];
+  for (let g = 0; g < GENERATIONS; g++) out.push(await materialize(plan, g, join(DIR, 'generations')));
+  return out;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(DIR, { recursive: true });
+  say(`Cairn bench  ${new Date().toISOString()}  node ${process.version}  ${availableParallelism()} cores  ${cpus()[0]?.model ?? ''}`);
+  say(`command: npm run bench  (CAIRN_BENCH_GEN_MB=${GEN_MB} CAIRN_BENCH_BIG_GB=${BIG_GB} CAIRN_BENCH_SWEEP_MB=${SWEEP_MB})`);
+  say(`defaults: average chunk ${DEFAULT_AVG_SIZE / 1024} KiB, zstd level ${DEFAULT_COMPRESSION_LEVEL}, containers 4 MiB`);
+  say();
+
+  const gen = await measure(() => generations(GEN_MB));
+  const gens = gen.value;
+  say(`generations: ${gens.map((p) => (p.bytes / 1e6).toFixed(0)).join(', ')} MB (ready in ${gen.seconds.toFixed(1)} s; cached between runs)`);
+
+  const levels = [...new Set([1, 3, DEFAULT_COMPRESSION_LEVEL])].sort();
+  const c = phase<(Ceilings & { level: number })[]>('./phases.js', ['ceilings', JSON.stringify({ sample: gens[0]!.path, avgSize: DEFAULT_AVG_SIZE, levels })]).value;
+  results.ceilings = c;
+  say();
+  say('ceilings: one core alone on the first 256 MiB of generation 1 (MB/s); chunking also on random data');
+  say(
+    table(
+      ['sha256', 'md5', 'xxh64', ...c.map((x) => `zstd-${x.level}`), ...c.map((x) => `ratio-${x.level}`), 'chunking C', 'C random', 'TS random'],
+      [[c[0]!.sha256, c[0]!.md5, c[0]!.xxh64, ...c.map((x) => x.zstd), ...c.map((x) => x.zstdRatio), c[0]!.chunkingNative, c[0]!.chunkingNativeRandom, c[0]!.chunkingReference]],
+    ),
+  );
+
+  const sp = phase<{ rows: GenerationRow[]; restore: { bytes: number; mbps: number; peakRssMiB: number }; stats: Record<string, number> }>(
+    './phases.js',
+    ['storePath', JSON.stringify({ unit: join(DIR, 'units', 'store-path'), gens, avgSize: DEFAULT_AVG_SIZE, level: DEFAULT_COMPRESSION_LEVEL })],
+  ).value;
+  results.storePath = sp;
+  say();
+  say('store path (direct, no HTTP): one stream per generation into one unit');
+  say(
+    table(
+      ['gen', 'logical MB', 'MB/s', 'cpu s', 'dedup so far', 'stored MB', 'peak RSS MiB', 'filter: new', 'locality hits', 'index reads'],
+      sp.rows.map((r) => [r.generation, r.logicalMB, r.mbps, r.cpuSeconds, r.dedupSoFar, r.storedMB, r.peakRssMiB, r.filterNegatives, r.localityHits, r.indexReads]),
+    ),
+  );
+  const s = sp.stats;
+  say(`restore gen ${GENERATIONS}: ${sp.restore.mbps.toFixed(0)} MB/s (${(sp.restore.bytes / 1e6).toFixed(0)} MB, peak RSS ${sp.restore.peakRssMiB.toFixed(0)} MiB)`);
+  say(
+    `unit after ${GENERATIONS} generations: logical ${(s.logicalBytes! / 1e6).toFixed(0)} MB, unique ${(s.uniqueBytes! / 1e6).toFixed(0)} MB, ` +
+      `on disk ${(s.containerBytes! / 1e6).toFixed(0)} MB; dedup ${s.dedupFactor!.toFixed(2)}x, compression ${s.compressionFactor!.toFixed(2)}x, ` +
+      `total ${s.reductionFactor!.toFixed(2)}x; recipe nodes ${(s.storedRecipeBytes! / 1e6).toFixed(2)} MB`,
+  );
+  say(`ratios to one-core ceilings: gen 1 ${(sp.rows[0]!.mbps / c[0]!.sha256).toFixed(2)}x sha256, ${(sp.rows[0]!.mbps / c[0]!.md5).toFixed(2)}x md5; ` +
+    `gens 2-5 ${(avg(sp.rows.slice(1).map((r) => r.mbps)) / c[0]!.md5).toFixed(2)}x md5 (MD5 is one stream's serial floor)`);
+
+  if (BIG_GB > 0) {
+    const big = phase<{ bytes: number; seconds: number; readBytes: number; readSeconds: number; maxRssMiB: number; chunks: number; recipeHeight: number }>(
+      './big-object.js',
+      [join(DIR, 'units', 'big'), String(BIG_GB)],
+    ) as unknown as { bytes: number; seconds: number; readBytes: number; readSeconds: number; maxRssMiB: number; chunks: number; recipeHeight: number };
+    results.bigObject = big;
+    say();
+    say(
+      `${BIG_GB} GiB object of new data, in a process of its own: store ${(big.bytes / 1e6 / big.seconds).toFixed(0)} MB/s (generator included), ` +
+        `read ${(big.readBytes / 1e6 / big.readSeconds).toFixed(0)} MB/s, ${big.chunks} chunks, recipe height ${big.recipeHeight}, peak RSS ${big.maxRssMiB.toFixed(0)} MiB`,
+    );
+  }
+
+  if (SWEEP_MB > 0) {
+    const sweepGens = await generations(SWEEP_MB);
+    const sweep = [4, 8, 16, 32, 64].map(
+      (kib) =>
+        phase<Record<string, number>>('./phases.js', [
+          'sweep',
+          JSON.stringify({ unit: join(DIR, 'units', `sweep-${kib}`), gens: sweepGens, avgSize: kib * 1024, level: DEFAULT_COMPRESSION_LEVEL }),
+        ]).value,
+    );
+    results.sweep = sweep;
+    say();
+    say(`average chunk size sweep: ${GENERATIONS} generations of ${SWEEP_MB} MB, a fresh unit per size`);
+    say(
+      table(
+        ['avg KiB', 'mean KiB', 'dedup', 'total', 'gen1 MB/s', 'gen2-5 MB/s', 'chunks', 'index MB', 'on disk MB'],
+        sweep.map((r) => [r.avgKiB!, r.meanChunkKiB!, r.dedup!, r.total!, r.newMbps!, r.dupMbps!, r.uniqueChunks!, r.indexMB!, r.onDiskMB!]),
+      ),
+    );
+  }
+
+  const file = join(DIR, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  say();
+  say(`results: ${file}`);
+}
+
+function avg(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exit(1);
+});
