@@ -4,6 +4,7 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gear_cdc.h"
 #include "xxh64.h"
@@ -94,10 +95,36 @@ static napi_value xxh64(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* copy(dst: Uint8Array, offset: number, src: Uint8Array) -> undefined
+ * A plain memcpy. V8 copies into SharedArrayBuffer-backed arrays with relaxed
+ * atomics, byte by byte or word by word; the store fills its shared batch
+ * buffers before any other thread reads them, so a plain copy is safe. */
+static napi_value copy(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *dst, *src;
+  size_t dst_len, src_len;
+  int64_t offset = -1;
+  if (argc != 3 || !typed_array(env, argv[0], napi_uint8_array, &dst, &dst_len) ||
+      napi_get_value_int64(env, argv[1], &offset) != napi_ok ||
+      !typed_array(env, argv[2], napi_uint8_array, &src, &src_len)) {
+    napi_throw_type_error(env, NULL, "copy: expects (Uint8Array, offset, Uint8Array)");
+    return NULL;
+  }
+  if (offset < 0 || (uint64_t)offset > dst_len || src_len > dst_len - (size_t)offset) {
+    napi_throw_range_error(env, NULL, "copy: source does not fit at offset");
+    return NULL;
+  }
+  memcpy((uint8_t *)dst + offset, src, src_len);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"findCuts", NULL, find_cuts, NULL, NULL, NULL, napi_default, NULL},
       {"xxh64", NULL, xxh64, NULL, NULL, NULL, napi_default, NULL},
+      {"copy", NULL, copy, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
     return NULL;

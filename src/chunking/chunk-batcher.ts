@@ -1,4 +1,5 @@
 import { cutCapacity, type CutFinder } from './cut-finder.js';
+import { native } from './native.js';
 
 /** A run of whole chunks laid end to end in one buffer. */
 export interface ChunkBatch {
@@ -46,7 +47,7 @@ export class ChunkBatcher {
     let offset = 0;
     while (offset < data.length) {
       const n = Math.min(this.batchSize - this.fill, data.length - offset);
-      this.current.set(data.subarray(offset, offset + n), this.fill);
+      native.copy(this.current, this.fill, data.subarray(offset, offset + n));
       this.fill += n;
       offset += n;
       if (this.fill === this.batchSize) out.push(this.cut(false));
@@ -71,7 +72,7 @@ export class ChunkBatcher {
     if (!final) {
       const tail = filled.subarray(end);
       this.current = this.allocate(this.batchSize);
-      this.current.set(tail, 0);
+      native.copy(this.current, 0, tail);
       this.fill = tail.length;
     } else {
       this.fill = 0;

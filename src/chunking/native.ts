@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 export interface NativeBinding {
   findCuts(data: Uint8Array, final: boolean, gear: Uint32Array, params: Uint32Array, cuts: Uint32Array): number;
   xxh64(data: Uint8Array, seed?: bigint): bigint;
+  /** memcpy(dst + offset, src): for shared buffers, which V8 copies into slowly. */
+  copy(dst: Uint8Array, offset: number, src: Uint8Array): void;
 }
 
 const require = createRequire(import.meta.url);

@@ -14,17 +14,18 @@ export class FingerprintFilter {
     this.layers.push(new Layer(Math.max(1024, initialCapacity), bitsPerEntry));
   }
 
-  add(fp: Uint8Array): void {
+  add(fp: Uint8Array, offset = 0): void {
     let top = this.layers[this.layers.length - 1]!;
     if (top.count >= top.capacity) {
       top = new Layer(top.capacity * 2, this.bitsPerEntry);
       this.layers.push(top);
     }
-    top.add(fp);
+    top.add(fp, offset);
   }
 
-  mightContain(fp: Uint8Array): boolean {
-    for (const layer of this.layers) if (layer.mightContain(fp)) return true;
+  /** fp is 32 bytes at offset. */
+  mightContain(fp: Uint8Array, offset = 0): boolean {
+    for (const layer of this.layers) if (layer.mightContain(fp, offset)) return true;
     return false;
   }
 
@@ -52,25 +53,24 @@ class Layer {
     this.mask = size - 1;
   }
 
-  add(fp: Uint8Array): void {
+  add(fp: Uint8Array, offset: number): void {
     for (let i = 0; i < PROBES; i++) {
-      const bit = probe(fp, i) & this.mask;
+      const bit = probe(fp, offset + i * 4) & this.mask;
       this.bits[bit >>> 5]! |= 1 << (bit & 31);
     }
     this.count++;
   }
 
-  mightContain(fp: Uint8Array): boolean {
+  mightContain(fp: Uint8Array, offset: number): boolean {
     for (let i = 0; i < PROBES; i++) {
-      const bit = probe(fp, i) & this.mask;
+      const bit = probe(fp, offset + i * 4) & this.mask;
       if ((this.bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
     }
     return true;
   }
 }
 
-/** The i-th probe: four bytes of the fingerprint, a different window for each probe. */
-function probe(fp: Uint8Array, i: number): number {
-  const o = i * 4;
+/** A probe: four bytes of the fingerprint at o; each probe reads a different window. */
+function probe(fp: Uint8Array, o: number): number {
   return (fp[o]! | (fp[o + 1]! << 8) | (fp[o + 2]! << 16) | (fp[o + 3]! << 24)) >>> 0;
 }

@@ -29,10 +29,10 @@ export class ChunkDirectory {
     private readonly locality: LocalityCache,
   ) {}
 
-  /** For dedup: fp is a 32-byte view. */
-  lookup(fp: Buffer, key: string = fingerprintKey(fp)): Presence {
+  /** For dedup: the fingerprint is the 32 bytes of fps at offset. */
+  lookup(fps: Buffer, offset: number, key: string = fingerprintKey(fps, offset)): Presence {
     this.lookups++;
-    if (!this.filter.mightContain(fp)) {
+    if (!this.filter.mightContain(fps, offset)) {
       this.filterNegatives++;
       return ABSENT;
     }
@@ -41,6 +41,7 @@ export class ChunkDirectory {
       return COMMITTED;
     }
     this.indexReads++;
+    const fp = fps.subarray(offset, offset + 32);
     const loc = this.index.chunkLocation(fp);
     if (loc) {
       this.loadContainer(loc.container);

@@ -58,6 +58,6 @@ export class LocalityCache {
 }
 
 /** A map key for a fingerprint: latin1 maps each byte to one UTF-16 unit, losslessly. */
-export function fingerprintKey(fp: Uint8Array, offset = 0): string {
-  return Buffer.from(fp.buffer, fp.byteOffset + offset, 32).toString('latin1');
+export function fingerprintKey(fp: Buffer, offset = 0): string {
+  return fp.toString('latin1', offset, offset + 32);
 }

@@ -175,9 +175,8 @@ export class ObjectWriter {
     let start = 0;
     for (let i = 0; i < n; i++) {
       const end = batch.cuts[i]!;
-      const fp = fps.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES);
-      const key = fingerprintKey(fp);
-      if (!this.isKnown(fp, key)) {
+      const key = fingerprintKey(fps, i * FINGERPRINT_BYTES);
+      if (!this.isKnown(fps, i * FINGERPRINT_BYTES, key)) {
         this.inflight.add(key);
         chunks.push(start, end - start);
         newIndexes.push(i);
@@ -206,9 +205,10 @@ export class ObjectWriter {
     return { encoded, out, rawLengths, fingerprints: newFps, nodes: this.takeNodes() };
   }
 
-  private isKnown(fp: Buffer, key: string): boolean {
+  /** fps holds the fingerprint at offset. */
+  private isKnown(fps: Buffer, offset: number, key: string): boolean {
     if (this.inflight.has(key) || this.recent.has(key)) return true;
-    const presence = this.ctx.directory.lookup(fp, key);
+    const presence = this.ctx.directory.lookup(fps, offset, key);
     if (presence.state === 'absent') return false;
     if (presence.state === 'staged') {
       this.foreign.push(presence.row);
@@ -221,7 +221,7 @@ export class ObjectWriter {
   private storeNode(node: Buffer, _level: number): Buffer {
     const fp = fingerprint(node);
     const key = fingerprintKey(fp);
-    if (!this.isKnown(fp, key)) {
+    if (!this.isKnown(fp, 0, key)) {
       this.inflight.add(key);
       const records = Buffer.allocUnsafe(RECORD_HEADER_BYTES + node.length);
       const { codec, length } = this.ctx.nodeCodec.encodeInto(node, records, RECORD_HEADER_BYTES);

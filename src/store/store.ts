@@ -81,7 +81,7 @@ export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 const DEFAULT_SETTINGS: StoreSettings = {
   batchSize: 4 * 1024 * 1024,
-  batchesInFlight: 4,
+  batchesInFlight: 8,
   compressionLevel: DEFAULT_COMPRESSION_LEVEL,
   readSpanBytes: 4 * 1024 * 1024,
   readAhead: 4,

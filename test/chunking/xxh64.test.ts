@@ -18,3 +18,14 @@ t.test('the native binding refuses arguments that are not what it needs', async 
   t.throws(() => native.findCuts(Buffer.alloc(10), true, new Uint32Array(10), new Uint32Array(5), new Uint32Array(4)));
   t.throws(() => native.findCuts(Buffer.alloc(10), true, new Uint32Array(256), Uint32Array.of(10, 5, 20, 0, 0), new Uint32Array(4)));
 });
+
+t.test('the native copy writes exactly where told and refuses to overrun', async (t) => {
+  const dst = new Uint8Array(new SharedArrayBuffer(16));
+  native.copy(dst, 4, Buffer.from([1, 2, 3]));
+  t.same([...dst.subarray(0, 8)], [0, 0, 0, 0, 1, 2, 3, 0]);
+  native.copy(dst, 13, Buffer.from([9, 9, 9]));
+  t.equal(dst[15], 9);
+  t.throws(() => native.copy(dst, 14, Buffer.from([1, 2, 3])), RangeError);
+  t.throws(() => native.copy(dst, -1, Buffer.from([1])), RangeError);
+  t.throws(() => native.copy(dst, 17, Buffer.alloc(0)), RangeError);
+});
