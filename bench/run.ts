@@ -94,15 +94,24 @@ async function main(): Promise<void> {
     `gens 2-5 ${(avg(sp.rows.slice(1).map((r) => r.mbps)) / c[0]!.md5).toFixed(2)}x md5 (MD5 is one stream's serial floor)`);
 
   if (BIG_GB > 0) {
-    const big = phase<{ bytes: number; seconds: number; readBytes: number; readSeconds: number; maxRssMiB: number; chunks: number; recipeHeight: number }>(
-      './big-object.js',
-      [join(DIR, 'units', 'big'), String(BIG_GB)],
-    ) as unknown as { bytes: number; seconds: number; readBytes: number; readSeconds: number; maxRssMiB: number; chunks: number; recipeHeight: number };
+    type Big = {
+      bytes: number;
+      seconds: number;
+      storePeakRssMiB: number;
+      readBytes: number;
+      readSeconds: number;
+      readPeakRssMiB: number;
+      maxRssMiB: number;
+      chunks: number;
+      recipeHeight: number;
+    };
+    const big = phase<never>('./big-object.js', [join(DIR, 'units', 'big'), String(BIG_GB)]) as unknown as Big;
     results.bigObject = big;
     say();
     say(
       `${BIG_GB} GiB object of new data, in a process of its own: store ${(big.bytes / 1e6 / big.seconds).toFixed(0)} MB/s (generator included), ` +
-        `read ${(big.readBytes / 1e6 / big.readSeconds).toFixed(0)} MB/s, ${big.chunks} chunks, recipe height ${big.recipeHeight}, peak RSS ${big.maxRssMiB.toFixed(0)} MiB`,
+        `peak RSS ${big.storePeakRssMiB.toFixed(0)} MiB while storing; read back ${(big.readBytes / 1e6 / big.readSeconds).toFixed(0)} MB/s, ` +
+        `peak RSS ${big.readPeakRssMiB.toFixed(0)} MiB while reading; ${big.chunks} chunks, recipe height ${big.recipeHeight}`,
     );
   }
 

@@ -106,18 +106,24 @@ export class ContainerSet {
 
   /** Reads length bytes at position of a container into a buffer of its own. */
   async read(id: number, position: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafeSlow(length);
+    const n = await this.readInto(id, position, buf);
+    return n === length ? buf : buf.subarray(0, n);
+  }
+
+  /** Reads into target (which may be shared memory) from position; returns the bytes read (short at end of file). */
+  async readInto(id: number, position: number, target: Uint8Array): Promise<number> {
     const reader = this.reader(id);
     reader.users++;
     try {
       const handle = await reader.handle;
-      const buf = Buffer.allocUnsafeSlow(length);
       let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(buf, done, length - done, position + done);
+      while (done < target.length) {
+        const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
         if (bytesRead === 0) break;
         done += bytesRead;
       }
-      return done === length ? buf : buf.subarray(0, done);
+      return done;
     } finally {
       reader.users--;
       if (reader.evicted && reader.users === 0) closeReader(reader);

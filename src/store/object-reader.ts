@@ -37,10 +37,11 @@ export class ObjectReader {
     if (!root || start >= end) return;
     const { readSpanBytes, readAhead } = this.ctx.settings;
     const queue: Promise<SpanData>[] = [];
+    const buffers = new SpanBuffers(readSpanBytes + RECORD_HEADER_BYTES + this.ctx.cutter.parameters.maxSize);
     let span: Span | null = null;
     const flush = (): void => {
       if (!span) return;
-      const p = this.readSpan(span);
+      const p = this.readSpan(span, buffers);
       p.catch(() => undefined); // observed in order below; a consumer that stops early must not leave it unhandled
       queue.push(p);
       span = null;
@@ -76,8 +77,19 @@ export class ObjectReader {
     return loc;
   }
 
-  private async readSpan(span: Span): Promise<SpanData> {
-    const bytes = await this.ctx.containers.read(span.container, span.start, span.end - span.start);
+  private async readSpan(span: Span, buffers: SpanBuffers): Promise<SpanData> {
+    const shared = buffers.take(span.end - span.start);
+    try {
+      return await this.decodeSpan(span, shared);
+    } finally {
+      buffers.give(shared);
+    }
+  }
+
+  private async decodeSpan(span: Span, shared: Uint8Array): Promise<SpanData> {
+    const length = span.end - span.start;
+    const got = await this.ctx.containers.readInto(span.container, span.start, shared.subarray(0, length));
+    const bytes = shared.subarray(0, got);
     const n = span.refs.length;
     const records = new Uint32Array(2 * n);
     const fps = Buffer.allocUnsafe(n * FINGERPRINT_BYTES);
@@ -128,6 +140,27 @@ export class ObjectReader {
     this.nodes.set(key, node);
     return node;
   };
+}
+
+/**
+ * Shared buffers that spans are read into and decoded from in place, reused
+ * for the whole read: only the decoded output, which the consumer keeps, is a
+ * new allocation. A span larger than usual (one huge record) gets its own.
+ */
+class SpanBuffers {
+  private readonly free: Uint8Array[] = [];
+
+  /** size: a span's limit plus the largest record, which may take it past the limit. */
+  constructor(private readonly size: number) {}
+
+  take(length: number): Uint8Array {
+    if (length > this.size) return new Uint8Array(new SharedArrayBuffer(length));
+    return this.free.pop() ?? new Uint8Array(new SharedArrayBuffer(this.size));
+  }
+
+  give(buffer: Uint8Array): void {
+    if (buffer.length === this.size) this.free.push(buffer);
+  }
 }
 
 function trim(s: SpanData, start: number, end: number): Buffer {

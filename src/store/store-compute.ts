@@ -49,12 +49,18 @@ export class StoreCompute {
     return this.pool.run<EncodeResult>('encode', { data, chunks, fingerprints, kind, level, out });
   }
 
-  /** Checks and decodes the records of a span; the span is handed over, not copied. */
-  async decode(span: Buffer, records: Uint32Array, fingerprints: Uint8Array, verifyFingerprints: boolean): Promise<Buffer> {
-    const transfer = isWholeBuffer(span) ? [span.buffer as ArrayBuffer] : [];
+  /** Checks and decodes the records of a span (shared memory is read in place; a whole buffer is handed over). */
+  async decode(span: Uint8Array, records: Uint32Array, fingerprints: Uint8Array, verifyFingerprints: boolean): Promise<Buffer> {
+    // The output is allocated here and lent to the worker: allocating it there and freeing it here
+    // strands memory in the worker's malloc arena.
+    let total = 0;
+    for (let i = 1; i < records.length; i += 2) total += records[i]!;
+    const out = new ArrayBuffer(total);
+    const transfer: ArrayBuffer[] = [out];
+    if (isWholeBuffer(span)) transfer.push(span.buffer as ArrayBuffer);
     try {
-      const out = await this.pool.run<Uint8Array>('decode', { span, records, fingerprints, verifyFingerprints }, transfer);
-      return toBuffer(out);
+      const filled = await this.pool.run<Uint8Array>('decode', { span, records, fingerprints, verifyFingerprints, out }, transfer);
+      return toBuffer(filled);
     } catch (err) {
       if (err instanceof WorkerJobError && err.name === 'CorruptRecordError') {
         throw new CorruptRecordError(err.message, (err.details as { index: number }).index);
@@ -73,6 +79,6 @@ function toBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
-function isWholeBuffer(b: Buffer): boolean {
+function isWholeBuffer(b: Uint8Array): boolean {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer);
 }

@@ -42,6 +42,8 @@ export interface DecodeJob {
   records: Uint32Array;
   fingerprints: Uint8Array;
   verifyFingerprints: boolean;
+  /** Lent by the caller, exactly the total raw length, and handed back filled. */
+  out: ArrayBuffer;
 }
 
 export interface VerifyJob {

@@ -89,9 +89,7 @@ function encode(job: EncodeJob): JobResult {
 /** Checks and decodes records of one span read from a container, in order. */
 function decode(job: DecodeJob): JobResult {
   const n = job.records.length / 2;
-  let total = 0;
-  for (let i = 0; i < n; i++) total += job.records[2 * i + 1]!;
-  const out = Buffer.allocUnsafeSlow(total);
+  const out = Buffer.from(job.out);
   const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
   let o = 0;
   for (let i = 0; i < n; i++) {

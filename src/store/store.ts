@@ -83,7 +83,7 @@ const DEFAULT_SETTINGS: StoreSettings = {
   batchSize: 4 * 1024 * 1024,
   batchesInFlight: 8,
   compressionLevel: DEFAULT_COMPRESSION_LEVEL,
-  readSpanBytes: 4 * 1024 * 1024,
+  readSpanBytes: 2 * 1024 * 1024,
   readAhead: 4,
   verifyFingerprintsOnRead: false,
 };
