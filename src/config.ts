@@ -6,29 +6,64 @@ export interface ServerConfig {
   dataDir: string;
   host: string;
   port: number;
+  /** Reported by GetBucketLocation; requests signed for any region are accepted. */
+  region: string;
+  /** How far a signed request's time may be from ours. */
+  maxSkewSeconds: number;
+  /** Lets Prometheus scrape /metrics with "Authorization: Bearer <token>" instead of a signed request. */
+  metricsToken: string | undefined;
+  logLevel: string;
 }
 
-const DEFAULTS: ServerConfig = {
-  dataDir: './storage-units',
-  host: '127.0.0.1',
-  port: 9000,
+interface Option {
+  flag: string;
+  env: string;
+  default: string | undefined;
+  help: string;
+}
+
+export const OPTIONS: Record<keyof ServerConfig, Option> = {
+  dataDir: { flag: 'data-dir', env: 'CAIRN_DATA_DIR', default: './storage-units', help: 'where the system database and storage units live' },
+  host: { flag: 'host', env: 'CAIRN_HOST', default: '127.0.0.1', help: 'address to listen on' },
+  port: { flag: 'port', env: 'CAIRN_PORT', default: '9000', help: 'port to listen on' },
+  region: { flag: 'region', env: 'CAIRN_REGION', default: 'us-east-1', help: 'region reported to S3 clients' },
+  maxSkewSeconds: { flag: 'max-skew', env: 'CAIRN_MAX_SKEW_SECONDS', default: '900', help: 'allowed clock difference of signed requests' },
+  metricsToken: { flag: 'metrics-token', env: 'CAIRN_METRICS_TOKEN', default: undefined, help: 'bearer token for /metrics' },
+  logLevel: { flag: 'log-level', env: 'CAIRN_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug or trace' },
 };
 
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'data-dir': { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-    },
-    strict: true,
-  });
-  const port = Number(values.port ?? env.CAIRN_PORT ?? DEFAULTS.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${values.port ?? env.CAIRN_PORT}`);
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const }])),
+      strict: true,
+    }).values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const pick = (k: keyof ServerConfig): string | undefined => {
+    const o = OPTIONS[k];
+    const v = values[o.flag] ?? env[o.env];
+    return v === undefined || v === '' ? o.default : v;
+  };
+  const int = (k: keyof ServerConfig, min: number, max: number): number => {
+    const v = Number(pick(k));
+    if (!Number.isInteger(v) || v < min || v > max) throw new ConfigError(`--${OPTIONS[k].flag} must be a whole number in [${min}, ${max}]`);
+    return v;
+  };
   return {
-    dataDir: resolve(values['data-dir'] ?? env.CAIRN_DATA_DIR ?? DEFAULTS.dataDir),
-    host: values.host ?? env.CAIRN_HOST ?? DEFAULTS.host,
-    port,
+    dataDir: resolve(pick('dataDir')!),
+    host: pick('host')!,
+    port: int('port', 0, 65535),
+    region: pick('region')!,
+    maxSkewSeconds: int('maxSkewSeconds', 1, 7 * 24 * 3600),
+    metricsToken: pick('metricsToken'),
+    logLevel: pick('logLevel')!,
   };
 }

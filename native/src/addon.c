@@ -1,10 +1,15 @@
 /* N-API surface of the native inner loops. Argument shapes are validated on
  * the TypeScript side (src/chunking/native.ts); here we only refuse what
  * would make the C code read or write out of bounds. */
+#define _GNU_SOURCE /* O_CLOEXEC and flock under -std=c11 */
 #include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "gear_cdc.h"
 #include "xxh64.h"
@@ -120,11 +125,46 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* lockFile(path: string) -> fd, or -1 if another open file holds the lock.
+ * An exclusive flock on the unit's LOCK file: the kernel drops it when the
+ * holder exits however it exits, so a crashed server never leaves a stale lock,
+ * and two processes can never both take over one. */
+static napi_value lock_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t len = 0;
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len) != napi_ok || len == 0 ||
+      len >= sizeof(path) - 1) {
+    napi_throw_type_error(env, NULL, "lockFile: expects a path");
+    return NULL;
+  }
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    napi_throw_error(env, NULL, strerror(errno));
+    return NULL;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK) fd = -1;
+    else {
+      napi_throw_error(env, NULL, strerror(e));
+      return NULL;
+    }
+  }
+  napi_value result;
+  CHECK(env, napi_create_int32(env, fd, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"findCuts", NULL, find_cuts, NULL, NULL, NULL, napi_default, NULL},
       {"xxh64", NULL, xxh64, NULL, NULL, NULL, napi_default, NULL},
       {"copy", NULL, copy, NULL, NULL, NULL, napi_default, NULL},
+      {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
     return NULL;

@@ -78,6 +78,8 @@ export async function recoverContainer(
       offset = next;
     }
 
+    // A file that ends before its last committed record lost committed bytes: damage, not a torn tail.
+    if (damageAt === null && offset < committedEnd) damageAt = offset;
     let end = offset;
     const damagedAt: number[] = [];
     if (damageAt !== null) {

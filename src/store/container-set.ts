@@ -3,27 +3,34 @@ import { join } from 'node:path';
 import { ContainerFile } from './container-file.js';
 import type { RecordEntry } from './container-format.js';
 import { recoverContainer, type RecoveredContainer } from './container-recovery.js';
+import { syncDirectory } from './fs-durability.js';
 import type { IndexDb } from './index-db.js';
+
+export type ContainerLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
 
 /**
  * The unit's containers: which are open for appending, which are idle between
  * streams, where each lives on disk, and read handles for the read path.
  * Streams take an open container for their whole run (so a backup's chunks sit
  * together) and hand it back at the end for the next stream to fill.
+ *
+ * Every container this process opened stays known here until its seal has
+ * succeeded: a commit asks for the containers its chunks are in to be synced,
+ * and only a sealed container may be taken as durable without asking it.
  */
 export class ContainerSet {
+  private readonly known = new Map<number, ContainerFile>();
   private readonly idle: ContainerFile[] = [];
-  private readonly active = new Map<number, ContainerFile>();
-  /** Containers being sealed in the background; a sync of one waits for its seal. */
-  private readonly sealing = new Map<number, Promise<void>>();
   /** A container created ahead of need, so a stream never waits on file creation and fsyncs at rollover. */
   private spare: Promise<ContainerFile> | null = null;
   private readonly readers = new Map<number, ReadHandle>();
+  private closing = false;
 
   constructor(
     private readonly root: string,
     private readonly index: IndexDb,
     readonly targetSize: number,
+    private readonly log: ContainerLog = () => undefined,
     private readonly maxReaders = 128,
   ) {}
 
@@ -33,25 +40,25 @@ export class ContainerSet {
 
   /** An open container for a stream: an idle one, the spare, or a new one. */
   async acquire(): Promise<ContainerFile> {
-    let c = this.idle.pop();
-    if (!c) {
-      const spare = this.spare;
-      this.spare = null;
-      c = spare ? await spare : await this.create();
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) if (c.isOpen) return c;
+    const spare = this.spare;
+    this.spare = null;
+    if (spare) {
+      const c = await spare.catch(() => null);
+      if (c) return c;
     }
-    this.active.set(c.id, c);
-    return c;
+    return this.create();
   }
 
-  /** Hands a container back: kept open for the next stream unless it is nearly full. */
-  async release(c: ContainerFile): Promise<void> {
-    this.active.delete(c.id);
-    if (c.isSealed) return;
-    if (c.size >= this.targetSize * 0.95) {
-      await this.seal(c);
-      return;
-    }
-    this.idle.push(c);
+  /**
+   * Hands a container back after a stream. Kept open for the next stream
+   * unless it is nearly full (then sealed in the background) or no longer
+   * appendable. Never throws: the stream's object may already be committed.
+   */
+  release(c: ContainerFile): void {
+    if (!c.isOpen) return;
+    if (this.closing || c.size >= this.targetSize * 0.95) this.sealInBackground(c);
+    else this.idle.push(c);
   }
 
   /**
@@ -66,42 +73,36 @@ export class ContainerSet {
     return next;
   }
 
-  /** Starts creating a spare container if none is waiting. */
-  prepareSpare(): void {
-    if (this.spare) return;
-    const spare = this.create();
-    spare.catch(() => {
-      if (this.spare === spare) this.spare = null;
-    });
-    this.spare = spare;
+  /**
+   * Gives up a container after a failed stream: its contents are synced if they
+   * can be, and recovery seals it at the next start. It stays known, so commits
+   * leaning on its chunks learn whether that sync worked.
+   */
+  async discard(c: ContainerFile): Promise<void> {
+    await c.close();
   }
 
-  /** Gives up a container after a failed write: it stays open on disk for recovery. */
-  async discard(c: ContainerFile): Promise<void> {
-    this.active.delete(c.id);
-    await c.abandon();
+  /**
+   * Makes durable whatever was appended to these containers, or rejects.
+   * A container this process does not hold is durable only if sealed.
+   */
+  async sync(ids: Iterable<number>): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const id of ids) {
+      const c = this.known.get(id);
+      if (c) waits.push(c.sync());
+      else if (this.index.containerState(id) !== 'sealed') {
+        waits.push(Promise.reject(new Error(`container ${id} is neither held open here nor sealed: its durability cannot be confirmed`)));
+      }
+    }
+    await Promise.all(waits);
   }
 
   /** Bytes in containers still open (the index records sizes at sealing). */
   openBytes(): number {
     let n = 0;
-    for (const c of [...this.idle, ...this.active.values()]) if (!c.isSealed) n += c.size;
+    for (const c of this.known.values()) if (c.phase === 'open' || c.phase === 'sealing') n += c.size;
     return n;
-  }
-
-  /** Makes durable whatever was appended to these containers (sealed ones already are). */
-  async sync(ids: Iterable<number>): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const id of ids) {
-      const sealing = this.sealing.get(id);
-      if (sealing) {
-        waits.push(sealing);
-        continue;
-      }
-      const c = this.active.get(id) ?? this.idle.find((x) => x.id === id);
-      if (c && !c.isSealed) waits.push(c.sync());
-    }
-    await Promise.all(waits);
   }
 
   /** Reads length bytes at position of a container into a buffer of its own. */
@@ -113,6 +114,7 @@ export class ContainerSet {
 
   /** Reads into target (which may be shared memory) from position; returns the bytes read (short at end of file). */
   async readInto(id: number, position: number, target: Uint8Array): Promise<number> {
+    if (this.closing) throw new Error('the unit is closing');
     const reader = this.reader(id);
     reader.users++;
     try {
@@ -130,21 +132,24 @@ export class ContainerSet {
     }
   }
 
-  /** Seals everything still open (at close). */
+  /** Seals everything still open and closes every handle (at close). Throws the first failure, after trying all. */
   async sealAll(): Promise<void> {
-    const all = [...this.idle, ...this.active.values()];
-    this.idle.length = 0;
+    this.closing = true;
     const spare = this.spare && (await this.spare.catch(() => null));
     this.spare = null;
     if (spare) {
       // Never written: it goes rather than stays as an empty sealed file.
-      await spare.abandon();
+      await spare.close();
+      this.known.delete(spare.id);
       await rm(spare.path, { force: true });
       this.index.deleteContainer(spare.id);
     }
-    for (const c of all) await this.seal(c);
-    await Promise.allSettled(this.sealing.values());
-    await this.closeReaders();
+    this.idle.length = 0;
+    const results = await Promise.allSettled([...this.known.values()].map((c) => (c.isOpen ? this.seal(c) : c.sync())));
+    for (const r of this.readers.values()) this.evictReader(r);
+    this.readers.clear();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Finishes containers left open by a stopped process (start-up). */
@@ -172,12 +177,6 @@ export class ContainerSet {
     }
   }
 
-  async closeReaders(): Promise<void> {
-    const readers = [...this.readers.values()];
-    this.readers.clear();
-    for (const r of readers) this.evictReader(r);
-  }
-
   /** Removes a container file (garbage collection). */
   async remove(id: number): Promise<void> {
     const r = this.readers.get(id);
@@ -188,25 +187,43 @@ export class ContainerSet {
     await rm(this.path(id), { force: true });
   }
 
+  /** Starts creating a spare container if none is waiting. */
+  private prepareSpare(): void {
+    if (this.spare || this.closing) return;
+    const spare = this.create();
+    spare.catch(() => {
+      if (this.spare === spare) this.spare = null;
+    });
+    this.spare = spare;
+  }
+
   private async create(): Promise<ContainerFile> {
     const now = Date.now();
     const id = this.index.createContainer(now);
-    const path = this.path(id);
-    await mkdir(join(this.root, shardOf(id)), { recursive: true });
-    return ContainerFile.create(id, path, now);
+    let c: ContainerFile;
+    try {
+      const shardDir = join(this.root, shardOf(id));
+      if ((await mkdir(shardDir, { recursive: true })) !== undefined) await syncDirectory(shardDir);
+      c = await ContainerFile.create(id, this.path(id), now);
+    } catch (err) {
+      // Nothing was ever written to it: withdraw the id rather than leave a row without a file.
+      await rm(this.path(id), { force: true }).catch(() => undefined);
+      this.index.deleteContainer(id);
+      throw err;
+    }
+    this.known.set(id, c);
+    return c;
   }
 
   private sealInBackground(c: ContainerFile): void {
-    const sealing = this.seal(c).finally(() => this.sealing.delete(c.id));
-    // A failed seal leaves the container open in the index: start-up recovers it.
-    sealing.catch(() => undefined);
-    this.sealing.set(c.id, sealing);
+    // A failed seal leaves the container failed (sync() rejects for it) and open in the index: start-up recovers it.
+    this.seal(c).catch((err: Error) => this.log('warn', 'sealing a container failed', { container: c.id, error: err.message }));
   }
 
   private async seal(c: ContainerFile): Promise<void> {
-    this.active.delete(c.id);
     const bytes = await c.seal();
     this.index.sealContainer(c.id, bytes, c.entries.length, Date.now());
+    this.known.delete(c.id);
   }
 
   /** A read handle, most recently used last; evicted handles close once their reads finish. */

@@ -207,6 +207,7 @@ export class IndexDb {
       sealContainer: db.prepare('UPDATE containers SET state = 1, bytes = ?, records = ?, sealed_ms = ? WHERE id = ?'),
       deleteContainer: db.prepare('DELETE FROM containers WHERE id = ?'),
       containers: db.prepare<[], ContainerRowDb>('SELECT id, state, bytes, records, created_ms FROM containers ORDER BY id'),
+      containerState: db.prepare<[number], number>('SELECT state FROM containers WHERE id = ?').pluck(),
       openContainers: db.prepare<[], ContainerRowDb>(
         'SELECT id, state, bytes, records, created_ms FROM containers WHERE state = 0 ORDER BY id',
       ),
@@ -384,6 +385,11 @@ export class IndexDb {
 
   containers(): ContainerRow[] {
     return this.s.containers.all().map(containerFromDb);
+  }
+
+  containerState(id: number): ContainerState | undefined {
+    const s = this.s.containerState.get(id);
+    return s === undefined ? undefined : s === 1 ? 'sealed' : 'open';
   }
 
   openContainers(): ContainerRow[] {

@@ -69,7 +69,8 @@ export function listObjects(index: IndexDb, options: ListOptions = {}): ListResu
     entries.push({ kind: 'object', row });
   }
 
-  const isTruncated = entries.length > limit;
+  // With a limit of 0 there is no page to continue from: S3 answers an empty, untruncated list.
+  const isTruncated = limit > 0 && entries.length > limit;
   const page = entries.slice(0, limit);
   const last = page[page.length - 1];
   return {

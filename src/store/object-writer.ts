@@ -69,7 +69,10 @@ export class ObjectWriter {
   private readonly inFlight = new Set<Promise<unknown>>();
   private failure: Error | null = null;
   private chunkCount = 0;
-  private ended = false;
+  /** Whether the worker holds MD5 state for this stream (an update was sent and no final yet). */
+  private md5Open = false;
+  private phase: 'ingesting' | 'ingested' | 'committing' | 'committed' | 'aborted' = 'ingesting';
+  private committing: Promise<unknown> | null = null;
 
   constructor(private readonly ctx: StoreContext) {
     this.stream = ctx.compute.newStream();
@@ -94,8 +97,10 @@ export class ObjectWriter {
     const { root, height } = this.recipe.finish();
     this.enqueueWrite(Promise.resolve({ encoded: null, out: null, rawLengths: [], fingerprints: null, nodes: this.takeNodes() }));
     await this.writeTail;
-    this.ended = true;
-    const md5 = await this.ctx.compute.md5Final(this.stream);
+    if (this.failure) throw this.failure;
+    const md5 = await this.ctx.compute.md5Final(this.stream, !this.md5Open);
+    this.md5Open = false;
+    this.phase = 'ingested';
     return { size, md5, root, height, chunkCount: this.chunkCount };
   }
 
@@ -108,26 +113,61 @@ export class ObjectWriter {
     row: ObjectRow,
     check?: (existing: ObjectRow | undefined, counters: Counters) => void,
   ): Promise<ObjectRow | undefined> {
-    this.flushForeign();
-    await this.ctx.containers.sync(this.touched);
-    const replaced = this.ctx.index.commitObject(this.session, row, check);
-    await this.releaseContainer();
-    return replaced;
+    if (this.phase !== 'ingested') throw this.failure ?? new Error(`cannot commit a stream that is ${this.phase}`);
+    this.phase = 'committing';
+    const done = (async () => {
+      this.flushForeign();
+      await this.ctx.containers.sync(this.touched);
+      // An abort that came while the containers synced must win: its staged rows may be gone.
+      if (this.failure) throw this.failure;
+      return this.ctx.index.commitObject(this.session, row, check);
+    })();
+    this.committing = done;
+    try {
+      const replaced = await done;
+      this.phase = 'committed';
+      this.releaseContainer();
+      return replaced;
+    } catch (err) {
+      this.phase = 'ingested';
+      throw err;
+    }
   }
 
-  /** Forgets everything this stream staged. Safe to call after any failure. */
+  /**
+   * Forgets everything this stream staged, after letting work in flight settle.
+   * A commit already under way is allowed to finish (an object it makes is
+   * whole). Never throws.
+   */
   async abort(): Promise<void> {
+    if (this.committing) await this.committing.catch(noop);
+    if (this.phase === 'committed' || this.phase === 'aborted') return;
+    this.phase = 'aborted';
     this.fail(new Error('stream aborted'));
     await Promise.allSettled([...this.inFlight, this.classifyTail, this.writeTail]);
-    this.ctx.index.dropStaged(this.session);
-    if (!this.ended) await this.ctx.compute.md5Final(this.stream).catch(noop);
-    await this.releaseContainer();
+    try {
+      this.ctx.index.dropStaged(this.session);
+    } catch {
+      // The index is closing; the staged rows die with the connection.
+    }
+    if (this.md5Open) {
+      this.md5Open = false;
+      await this.ctx.compute.md5Final(this.stream, false).catch(noop);
+    }
+    if (this.container) {
+      const c = this.container;
+      this.container = null;
+      if (this.containerBroken) await this.ctx.containers.discard(c);
+      else this.ctx.containers.release(c);
+    }
   }
 
   private submit(batch: ChunkBatch): void {
     const { compute } = this.ctx;
+    if (this.failure) throw this.failure;
     const fps = compute.fingerprints(batch.data, batch.cuts);
-    const md5 = compute.md5Update(this.stream, batch.data);
+    const md5 = compute.md5Update(this.stream, batch.data, !this.md5Open);
+    this.md5Open = true;
     const classified = this.classifyTail.then(async () => this.classify(batch, await fps));
     this.classifyTail = classified;
     const written = this.enqueueWrite(classified);
@@ -290,7 +330,10 @@ export class ObjectWriter {
         j++;
       }
       if (j === i) {
-        this.container = await containers.rollover(this.container);
+        // Let go of the full container before waiting: if no new one comes, abort must not hand back one being sealed.
+        const full = this.container;
+        this.container = null;
+        this.container = await containers.rollover(full);
         continue;
       }
       const slice = entries.slice(i, j).map((e) => ({ ...e, offset: e.offset - first }));
@@ -325,12 +368,11 @@ export class ObjectWriter {
     for (const r of rows) this.touched.add(r.container);
   }
 
-  private async releaseContainer(): Promise<void> {
+  /** After a commit: the container goes back for the next stream. Never throws. */
+  private releaseContainer(): void {
     const c = this.container;
     this.container = null;
-    if (!c) return;
-    if (this.containerBroken) await this.ctx.containers.discard(c);
-    else await this.ctx.containers.release(c);
+    if (c) this.ctx.containers.release(c);
   }
 }
 

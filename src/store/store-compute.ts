@@ -29,12 +29,14 @@ export class StoreCompute {
     return this.nextStream++;
   }
 
-  md5Update(stream: number, data: Uint8Array): Promise<void> {
-    return this.pool.run<void>('md5Update', { stream, data }, [], stream);
+  /** first: this is the stream's first update (a worker that lost the state of a later one must say so). */
+  md5Update(stream: number, data: Uint8Array, first: boolean): Promise<void> {
+    return this.pool.run<void>('md5Update', { stream, data, first }, [], stream);
   }
 
-  md5Final(stream: number): Promise<Buffer> {
-    return this.pool.run<Uint8Array>('md5Update', { stream, final: true }, [], stream).then(toBuffer);
+  /** first: no update was sent (an empty stream). */
+  md5Final(stream: number, first: boolean): Promise<Buffer> {
+    return this.pool.run<Uint8Array>('md5Update', { stream, final: true, first }, [], stream).then(toBuffer);
   }
 
   /** Compresses chunks of data into records in out (a shared buffer the caller owns). */

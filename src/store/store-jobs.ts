@@ -16,6 +16,8 @@ export interface Md5Job {
   stream: number;
   data?: Uint8Array;
   final?: boolean;
+  /** The stream's first message: its state starts here. Any later message finds state or fails. */
+  first: boolean;
 }
 
 export interface EncodeJob {

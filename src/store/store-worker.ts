@@ -47,7 +47,9 @@ function fingerprints(job: FingerprintJob): JobResult {
 
 function md5Update(job: Md5Job): JobResult {
   let h = md5s.get(job.stream);
-  if (!h) md5s.set(job.stream, (h = createHash('md5')));
+  if (job.first) md5s.set(job.stream, (h = createHash('md5')));
+  // A replaced worker has no state for a stream begun elsewhere: a digest of part of it would be a wrong ETag.
+  if (!h) throw new Error(`MD5 state of stream ${job.stream} is lost`);
   if (job.data) h.update(job.data);
   if (job.final) {
     md5s.delete(job.stream);

@@ -115,7 +115,7 @@ export class ChunkStore {
       index = new IndexDb(join(root, 'index.db'));
       const parameters = loadOrCreateParameters(index, options);
       const log = options.log ?? (() => undefined);
-      const containers = new ContainerSet(join(root, 'containers'), index, parameters.containerSize);
+      const containers = new ContainerSet(join(root, 'containers'), index, parameters.containerSize, log);
       await containers.recoverOpen((id, r) =>
         log(r.damagedAt.length > 0 ? 'warn' : 'info', 'recovered open container', { container: id, ...r }),
       );
@@ -247,13 +247,17 @@ export class ChunkStore {
   }
 
   /** Seals open containers and releases the unit. Streams still running fail. */
+  /** Lets commits under way finish, aborts other streams, seals open containers and releases the unit. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.writers].map((w) => w.abort()));
-    await this.ctx.containers.sealAll();
-    this.ctx.index.close();
-    this.lock.release();
+    try {
+      await this.ctx.containers.sealAll();
+    } finally {
+      this.ctx.index.close();
+      this.lock.release();
+    }
   }
 
   private row(key: string): ObjectRow {

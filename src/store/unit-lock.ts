@@ -1,46 +1,35 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { native } from '../chunking/native.js';
 import { StoreLockedError } from './errors.js';
-
-const heldHere = new Set<string>();
 
 /**
  * One process at a time may open a unit: two writers appending to the same
- * containers would interleave records. The lock file names the holder's pid;
- * a lock left by a process that no longer runs is taken over.
+ * containers would interleave records. The lock is an exclusive flock on the
+ * unit's LOCK file, which the kernel drops when the holder exits, however it
+ * exits; the file also names the holder's pid, for people.
  */
 export class UnitLock {
-  private constructor(private readonly path: string) {}
+  private constructor(private readonly fd: number) {}
 
   static acquire(dir: string): UnitLock {
     const path = join(dir, 'LOCK');
-    if (heldHere.has(path)) throw new StoreLockedError(dir, process.pid);
-    for (let attempt = 0; attempt < 2; attempt++) {
+    const fd = native.lockFile(path);
+    if (fd < 0) {
+      let holder = -1;
       try {
-        writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-        heldHere.add(path);
-        return new UnitLock(path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
-        if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) throw new StoreLockedError(dir, holder);
-        rmSync(path, { force: true });
+        holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      } catch {
+        // Unreadable: say so without a pid.
       }
+      throw new StoreLockedError(dir, Number.isInteger(holder) ? holder : -1);
     }
-    throw new StoreLockedError(dir, -1);
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`, 0);
+    return new UnitLock(fd);
   }
 
   release(): void {
-    heldHere.delete(this.path);
-    rmSync(this.path, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    closeSync(this.fd);
   }
 }

@@ -1,0 +1,234 @@
+import swagger from '@fastify/swagger';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authenticate } from '../http/request-auth.js';
+import { EMPTY_SHA256, sha256Hex } from '../sigv4/canonical-request.js';
+import { AuthError } from '../sigv4/verifier.js';
+import type { Credentials, Grant } from '../units/credentials.js';
+import { InvalidParametersError, NoSuchAccessKeyError, NoSuchUnitError, UnitError } from '../units/errors.js';
+import type { Jobs } from '../units/jobs.js';
+import type { Quota } from '../units/quota.js';
+import type { CreateUnitOptions, UnitRegistry } from '../units/unit-registry.js';
+import { sendProblem } from './problem.js';
+import {
+  createKeyBody,
+  createUnitBody,
+  issuedKeySchema,
+  jobSchema,
+  keySchema,
+  nameParams,
+  problemSchema,
+  setQuotaBody,
+  systemStatsSchema,
+  unitSchema,
+} from './schemas.js';
+
+export interface AdminApiOptions {
+  units: UnitRegistry;
+  credentials: Credentials;
+  jobs: Jobs;
+  maxSkewMs: number;
+}
+
+const BODY_LIMIT = 64 * 1024;
+
+const STATUS_OF: Record<string, number> = {
+  NoSuchUnit: 404,
+  NoSuchAccessKey: 404,
+  UnitExists: 409,
+  UnitNotEmpty: 409,
+  InvalidUnitName: 400,
+  InvalidParameters: 400,
+  QuotaExceeded: 403,
+};
+
+const errors = { 400: problemSchema, 403: problemSchema, 404: problemSchema, 409: problemSchema };
+
+/**
+ * The storage-unit admin API, JSON over HTTP under /admin/v1. Every request
+ * must be signed (AWS Signature V4) with an admin key, body included; anyone
+ * else gets the same 403 and learns nothing.
+ */
+export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Cairn storage-unit admin API',
+        version: '1',
+        description: 'Requests are signed with AWS Signature V4 using an admin access key (service name: any, e.g. "s3").',
+      },
+      components: {
+        securitySchemes: { sigv4: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'AWS4-HMAC-SHA256 with an admin key' } },
+      },
+      security: [{ sigv4: [] }],
+    },
+  });
+
+  app.decorateRequest('adminKey', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const claimed = req.headers['x-amz-content-sha256'];
+    try {
+      if (typeof claimed !== 'string' || !/^[0-9a-f]{64}$/.test(claimed)) throw new AuthError('MissingSecurityHeader', 'x-amz-content-sha256 must be the hex SHA-256 of the body');
+      const who = authenticate(req, o.credentials, { payloadHash: claimed, maxSkewMs: o.maxSkewMs });
+      if (!who || who.key.kind !== 'admin') throw new AuthError('AccessDenied', who ? 'not an admin key' : 'anonymous');
+    } catch (err) {
+      req.log.info({ reason: (err as Error).message }, 'admin request refused');
+      return sendProblem(reply, 403, 'access-denied', 'access denied');
+    }
+  });
+
+  // The body is read raw, held to its signed hash, then parsed.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (req, body, done) => {
+    if (sha256Hex(body as Buffer) !== req.headers['x-amz-content-sha256']) {
+      done(Object.assign(new Error('the body does not match x-amz-content-sha256'), { statusCode: 400, code: 'body-hash-mismatch' }));
+      return;
+    }
+    if ((body as Buffer).length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse((body as Buffer).toString('utf8')));
+    } catch (err) {
+      done(Object.assign(new Error(`malformed JSON: ${(err as Error).message}`), { statusCode: 400, code: 'malformed-json' }));
+    }
+  });
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && !req.headers['content-type'] && req.headers['x-amz-content-sha256'] !== EMPTY_SHA256) {
+      throw Object.assign(new Error('the body does not match x-amz-content-sha256'), { statusCode: 400, code: 'body-hash-mismatch' });
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof UnitError) return sendProblem(reply, STATUS_OF[err.code] ?? 400, kebab(err.code), err.message);
+    if (err.validation) return sendProblem(reply, 400, 'invalid-request', err.message);
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      req.log.error({ err }, 'admin request failed');
+      return sendProblem(reply, 500, 'internal', 'internal error');
+    }
+    return sendProblem(reply, status, kebab(err.code ?? 'invalid-request'), err.message);
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'not-found', `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  app.get('/units', { schema: { summary: 'List storage units', response: { 200: { type: 'object', properties: { units: { type: 'array', items: unitSchema } } } } } }, async () => ({
+    units: o.units.names().map((n) => o.units.info(n)),
+  }));
+
+  app.post(
+    '/units',
+    { schema: { summary: 'Create a storage unit', body: createUnitBody, response: { 201: unitSchema, ...errors } } },
+    async (req, reply) => {
+      const b = req.body as { name: string; quota?: Partial<Quota> } & Omit<CreateUnitOptions, 'quota'>;
+      const info = await o.units.create(b.name, b);
+      return reply.code(201).send(info);
+    },
+  );
+
+  app.get('/units/:name', { schema: { summary: 'Show a storage unit', params: nameParams, response: { 200: unitSchema, ...errors } } }, async (req) =>
+    o.units.info(unitName(req)),
+  );
+
+  app.put(
+    '/units/:name/quota',
+    { schema: { summary: "Set a unit's quota (null lifts a limit)", params: nameParams, body: setQuotaBody, response: { 200: unitSchema, ...errors } } },
+    async (req) => o.units.setQuota(unitName(req), req.body as Quota),
+  );
+
+  app.delete(
+    '/units/:name',
+    {
+      schema: {
+        summary: 'Delete a storage unit and everything in it',
+        description: 'Refused while the unit holds objects, unless force=true.',
+        params: nameParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean' } } },
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      await o.units.delete(unitName(req), { force: (req.query as { force?: boolean }).force === true });
+      o.credentials.changed();
+      return reply.code(204).send();
+    },
+  );
+
+  app.get('/keys', { schema: { summary: 'List access keys (never their secrets)', response: { 200: { type: 'object', properties: { keys: { type: 'array', items: keySchema } } } } } }, async () => ({
+    keys: o.credentials.list(),
+  }));
+
+  app.post(
+    '/keys',
+    { schema: { summary: 'Issue an access key; the secret is shown only in this answer', body: createKeyBody, response: { 201: issuedKeySchema, ...errors } } },
+    async (req, reply) => {
+      const b = req.body as { admin?: boolean; grants?: Grant[]; description?: string };
+      const grants = b.grants ?? [];
+      if (b.admin && grants.length > 0) throw new InvalidParametersError('an admin key may do anything: it takes no grants');
+      if (!b.admin && grants.length === 0) throw new InvalidParametersError('a unit key needs at least one grant');
+      const seen = new Set<string>();
+      for (const g of grants) {
+        if (!o.units.has(g.unit)) throw new NoSuchUnitError(g.unit);
+        if (seen.has(g.unit)) throw new InvalidParametersError(`unit ${g.unit} is granted twice`);
+        seen.add(g.unit);
+      }
+      const key = o.credentials.issue(b.admin ? 'admin' : 'unit', grants, b.description ?? '');
+      return reply.code(201).send(key);
+    },
+  );
+
+  app.delete(
+    '/keys/:id',
+    {
+      schema: {
+        summary: 'Revoke an access key, at once',
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } },
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const id = (req.params as { id: string }).id;
+      if (!o.credentials.get(id)) throw new NoSuchAccessKeyError(id);
+      o.credentials.revoke(id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get('/stats', { schema: { summary: 'Statistics of the system and of every unit', response: { 200: systemStatsSchema } } }, async () => ({
+    system: o.units.systemStats(),
+    units: o.units.names().map((n) => o.units.info(n)),
+  }));
+
+  app.post(
+    '/units/:name/verify',
+    { schema: { summary: 'Start verifying a unit; follow the job', params: nameParams, response: { 202: jobSchema, ...errors } } },
+    async (req, reply) => {
+      const name = unitName(req);
+      const unit = o.units.unit(name);
+      const job = o.jobs.start(name, (onProgress) => unit.store.verify(onProgress));
+      return reply.code(202).send(job);
+    },
+  );
+
+  app.get('/jobs', { schema: { summary: 'List jobs', response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: jobSchema } } } } } }, async () => ({
+    jobs: o.jobs.list(),
+  }));
+
+  app.get(
+    '/jobs/:id',
+    { schema: { summary: 'Follow a job', params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } }, response: { 200: jobSchema, ...errors } } },
+    async (req, reply) => {
+      const job = o.jobs.get((req.params as { id: string }).id);
+      if (!job) return sendProblem(reply, 404, 'no-such-job', 'no such job');
+      return job;
+    },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+function unitName(req: FastifyRequest): string {
+  return (req.params as { name: string }).name;
+}
+
+function kebab(code: string): string {
+  return code.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { adminApi } from './admin/admin-api.js';
+import type { ServerConfig } from './config.js';
+import { Metrics } from './http/metrics.js';
+import { authenticate } from './http/request-auth.js';
+import { EMPTY_SHA256 } from './sigv4/canonical-request.js';
+import { Credentials, type IssuedKey } from './units/credentials.js';
+import { Jobs } from './units/jobs.js';
+import { loadMasterKey } from './units/master-key.js';
+import { SecretBox } from './units/secret-box.js';
+import { SystemDb } from './units/system-db.js';
+import { UnitRegistry } from './units/unit-registry.js';
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  units: UnitRegistry;
+  credentials: Credentials;
+  /** Issued at the first start only (also written to <data dir>/admin-credentials). */
+  firstAdminKey: IssuedKey | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** pino options, or false for silence (tests). */
+  logger?: boolean | Record<string, unknown>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The operation name for logs and metrics (S3 faces set their own). */
+    operation?: string;
+  }
+}
+
+/** Opens the data directory and starts the HTTP server: the composition of every layer. */
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const box = new SecretBox(loadMasterKey(config.dataDir));
+  const db = new SystemDb(join(config.dataDir, 'system.db'));
+  const credentials = new Credentials(db, box);
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    genReqId: () => randomBytes(8).toString('hex').toUpperCase(),
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    forceCloseConnections: true,
+  });
+  const units = await UnitRegistry.open(db, config.dataDir, {
+    log: (level, message, fields) => app.log[level](fields ?? {}, message),
+  });
+
+  let firstAdminKey: IssuedKey | null = null;
+  if (!credentials.hasAdminKey()) {
+    firstAdminKey = credentials.issue('admin', [], 'created at first start');
+  }
+
+  const metrics = new Metrics(units);
+  const jobs = new Jobs();
+  const maxSkewMs = config.maxSkewSeconds * 1000;
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-amz-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const face = faceOf(req);
+    const operation = req.operation ?? `${req.method} ${req.routeOptions.url ?? 'unmatched'}`;
+    metrics.requests.inc({ face, operation, status: String(reply.statusCode) });
+    metrics.latency.observe({ face, operation }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(adminApi, { prefix: '/admin/v1', units, credentials, jobs, maxSkewMs });
+
+  app.get('/metrics', async (req, reply) => {
+    const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1];
+    let allowed = config.metricsToken !== undefined && bearer === config.metricsToken;
+    if (!allowed && !bearer) {
+      try {
+        allowed = authenticate(req, credentials, { payloadHash: String(req.headers['x-amz-content-sha256'] ?? EMPTY_SHA256), maxSkewMs })?.key.kind === 'admin';
+      } catch {
+        allowed = false;
+      }
+    }
+    if (!allowed) return reply.code(403).type('text/plain').send('access denied\n');
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = address.replace('[::1]', '127.0.0.1');
+  if (firstAdminKey) {
+    writeFileSync(
+      join(config.dataDir, 'admin-credentials'),
+      `# Cairn admin key, created ${new Date(firstAdminKey.createdMs).toISOString()}. Shown once; keep it secret.\n` +
+        `CAIRN_ENDPOINT=${url}\nCAIRN_ACCESS_KEY_ID=${firstAdminKey.accessKeyId}\nCAIRN_SECRET_ACCESS_KEY=${firstAdminKey.secretAccessKey}\n`,
+      { mode: 0o600, flag: 'w' },
+    );
+  }
+
+  let closed = false;
+  return {
+    url,
+    app,
+    units,
+    credentials,
+    firstAdminKey,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await units.close();
+      db.close();
+    },
+  };
+}
+
+function faceOf(req: FastifyRequest): string {
+  const path = req.url;
+  if (path.startsWith('/admin/')) return 'admin';
+  if (path === '/metrics') return 'metrics';
+  return 's3';
+}

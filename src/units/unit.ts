@@ -1,0 +1,131 @@
+import { Transform, type Readable } from 'node:stream';
+import { EntityTooLargeError } from '../store/errors.js';
+import type { ObjectInfo } from '../store/object-info.js';
+import type { ByteRange, ChunkStore, GetResult, PutOptions } from '../store/store.js';
+import { QuotaExceededError } from './errors.js';
+import { quotaState, type Quota, type QuotaState } from './quota.js';
+
+export interface Traffic {
+  /** Bytes written into the unit since the server started. */
+  bytesIn: number;
+  /** Bytes read out of the unit since the server started. */
+  bytesOut: number;
+}
+
+/**
+ * One registered storage unit as the faces use it: its store, with writes held
+ * to the unit's quota and the traffic counted. Reads that need no quota go to
+ * `store` directly.
+ */
+export class Unit {
+  readonly traffic: Traffic = { bytesIn: 0, bytesOut: 0 };
+  private lastState: QuotaState = 'ok';
+
+  constructor(
+    readonly name: string,
+    readonly store: ChunkStore,
+    private quotaRef: Quota,
+    private readonly onQuotaState: (unit: string, state: QuotaState, logicalBytes: number) => void,
+  ) {
+    this.lastState = quotaState(quotaRef, store.stats().logicalBytes);
+  }
+
+  get quota(): Quota {
+    return this.quotaRef;
+  }
+
+  set quota(q: Quota) {
+    this.quotaRef = q;
+    this.noteQuota();
+  }
+
+  get quotaState(): QuotaState {
+    return quotaState(this.quotaRef, this.store.stats().logicalBytes);
+  }
+
+  /** Stores an object, refusing it whole (nothing stored) if it would cross the hard quota. */
+  async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
+    const hard = this.quotaRef.hard;
+    let sizeLimit = options.sizeLimit;
+    if (hard !== null) {
+      const replaced = await this.store.head(key).then((o) => o.size, () => 0);
+      const room = Math.max(0, hard - this.store.stats().logicalBytes + replaced);
+      sizeLimit = Math.min(sizeLimit ?? Number.POSITIVE_INFINITY, room);
+    }
+    const counted = this.countIn(source);
+    try {
+      const info = await this.store.put(key, counted, {
+        ...options,
+        sizeLimit,
+        admit: (change) => {
+          this.admit(change);
+          options.admit?.(change);
+        },
+      });
+      this.noteQuota();
+      return info;
+    } catch (err) {
+      if (err instanceof EntityTooLargeError && hard !== null && (options.sizeLimit === undefined || sizeLimit! < options.sizeLimit)) {
+        throw new QuotaExceededError(this.name, hard);
+      }
+      throw err;
+    }
+  }
+
+  /** Copies an object (sharing its recipe), held to the quota like a put. */
+  async copy(source: string, target: string, options: Parameters<ChunkStore['copy']>[2] = {}): Promise<ObjectInfo> {
+    const info = await this.store.copy(source, target, {
+      ...options,
+      admit: (change) => {
+        this.admit(change);
+        options.admit?.(change);
+      },
+    });
+    this.noteQuota();
+    return info;
+  }
+
+  /** Reads an object, counting the bytes that leave. */
+  async get(key: string, range?: ByteRange): Promise<GetResult> {
+    const r = await this.store.get(key, range);
+    const traffic = this.traffic;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        traffic.bytesOut += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const body: Readable = r.body.pipe(counter);
+    r.body.on('error', (err) => counter.destroy(err));
+    return { ...r, body };
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const done = await this.store.delete(key);
+    this.noteQuota();
+    return done;
+  }
+
+  private admit(change: { addedBytes: number; logicalBytes: number }): void {
+    const hard = this.quotaRef.hard;
+    if (hard !== null && change.addedBytes > 0 && change.logicalBytes + change.addedBytes > hard) {
+      throw new QuotaExceededError(this.name, hard);
+    }
+  }
+
+  private async *countIn(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const piece of source) {
+      this.traffic.bytesIn += piece.length;
+      yield piece;
+    }
+  }
+
+  private noteQuota(): void {
+    const logical = this.store.stats().logicalBytes;
+    const state = quotaState(this.quotaRef, logical);
+    if (state !== this.lastState) {
+      this.lastState = state;
+      this.onQuotaState(this.name, state, logical);
+    }
+  }
+}
