@@ -35,9 +35,9 @@ export function canonicalQuery(query: string, omit?: string): string {
     const eq = part.indexOf('=');
     const rawName = eq < 0 ? part : part.slice(0, eq);
     const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    const name = percentDecode(rawName.replace(/\+/g, '%20'));
+    const name = percentDecode(rawName);
     if (name === omit) continue;
-    pairs.push([uriEncode(name, true), uriEncode(percentDecode(rawValue.replace(/\+/g, '%20')), true)]);
+    pairs.push([uriEncode(name, true), uriEncode(percentDecode(rawValue), true)]);
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return pairs.map(([n, v]) => `${n}=${v}`).join('&');
