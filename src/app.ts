@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { adminApi } from './admin/admin-api.js';
 import type { ServerConfig } from './config.js';
 import { Metrics } from './http/metrics.js';
+import { s3Api } from './s3/s3-api.js';
 import { authenticate } from './http/request-auth.js';
 import { EMPTY_SHA256 } from './sigv4/canonical-request.js';
 import { Credentials, type IssuedKey } from './units/credentials.js';
@@ -48,6 +49,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     forceCloseConnections: true,
+    // A backup PUT may stream for hours: no limit on a request's total time, only on silence.
+    requestTimeout: 0,
+    connectionTimeout: config.idleTimeoutSeconds * 1000,
+    ...(config.tlsCert && config.tlsKey && { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }),
   });
   const units = await UnitRegistry.open(db, config.dataDir, {
     log: (level, message, fields) => app.log[level](fields ?? {}, message),
@@ -73,6 +78,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
 
   await app.register(adminApi, { prefix: '/admin/v1', units, credentials, jobs, maxSkewMs });
+  await app.register(s3Api, { units, credentials, region: config.region, maxSkewMs, domain: config.domain });
 
   app.get('/metrics', async (req, reply) => {
     const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1];
@@ -90,6 +96,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', '127.0.0.1');
+  app.log.info({ url, tls: Boolean(config.tlsCert) }, 'listening');
   if (firstAdminKey) {
     writeFileSync(
       join(config.dataDir, 'admin-credentials'),

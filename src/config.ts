@@ -13,6 +13,13 @@ export interface ServerConfig {
   /** Lets Prometheus scrape /metrics with "Authorization: Bearer <token>" instead of a signed request. */
   metricsToken: string | undefined;
   logLevel: string;
+  /** Serve buckets as <bucket>.<domain> too (virtual-hosted style). */
+  domain: string | undefined;
+  /** PEM files: HTTPS when both are given. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** Seconds a connection may sit idle (mid-request too) before it is closed. */
+  idleTimeoutSeconds: number;
 }
 
 interface Option {
@@ -30,6 +37,10 @@ export const OPTIONS: Record<keyof ServerConfig, Option> = {
   maxSkewSeconds: { flag: 'max-skew', env: 'CAIRN_MAX_SKEW_SECONDS', default: '900', help: 'allowed clock difference of signed requests' },
   metricsToken: { flag: 'metrics-token', env: 'CAIRN_METRICS_TOKEN', default: undefined, help: 'bearer token for /metrics' },
   logLevel: { flag: 'log-level', env: 'CAIRN_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug or trace' },
+  domain: { flag: 'domain', env: 'CAIRN_DOMAIN', default: undefined, help: 'serve <bucket>.<domain> hosts (virtual-hosted style)' },
+  tlsCert: { flag: 'tls-cert', env: 'CAIRN_TLS_CERT', default: undefined, help: 'PEM certificate: serve HTTPS' },
+  tlsKey: { flag: 'tls-key', env: 'CAIRN_TLS_KEY', default: undefined, help: 'PEM private key of the certificate' },
+  idleTimeoutSeconds: { flag: 'idle-timeout', env: 'CAIRN_IDLE_TIMEOUT_SECONDS', default: '120', help: 'close connections idle this long' },
 };
 
 export class ConfigError extends Error {
@@ -57,6 +68,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     if (!Number.isInteger(v) || v < min || v > max) throw new ConfigError(`--${OPTIONS[k].flag} must be a whole number in [${min}, ${max}]`);
     return v;
   };
+  if ((pick('tlsCert') === undefined) !== (pick('tlsKey') === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
   return {
     dataDir: resolve(pick('dataDir')!),
     host: pick('host')!,
@@ -65,5 +77,9 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     maxSkewSeconds: int('maxSkewSeconds', 1, 7 * 24 * 3600),
     metricsToken: pick('metricsToken'),
     logLevel: pick('logLevel')!,
+    domain: pick('domain')?.toLowerCase(),
+    tlsCert: pick('tlsCert'),
+    tlsKey: pick('tlsKey'),
+    idleTimeoutSeconds: int('idleTimeoutSeconds', 1, 24 * 3600),
   };
 }

@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "crc.h"
 #include "gear_cdc.h"
 #include "xxh64.h"
 
@@ -159,12 +160,56 @@ static napi_value lock_file(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* crc(kind: 0 crc32 | 1 crc32c | 2 crc64nvme, data: Uint8Array, prev: bigint) -> bigint */
+static napi_value crc(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t kind = 0;
+  void *data;
+  size_t len;
+  uint64_t prev = 0;
+  bool lossless;
+  if (argc != 3 || napi_get_value_uint32(env, argv[0], &kind) != napi_ok || kind > 2 ||
+      !typed_array(env, argv[1], napi_uint8_array, &data, &len) ||
+      napi_get_value_bigint_uint64(env, argv[2], &prev, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "crc: expects (kind 0..2, Uint8Array, bigint)");
+    return NULL;
+  }
+  napi_value result;
+  CHECK(env, napi_create_bigint_uint64(env, cairn_crc((cairn_crc_kind)kind, prev, (const uint8_t *)data, len), &result));
+  return result;
+}
+
+/* crcCombine(kind, crcA: bigint, crcB: bigint, lengthB: bigint) -> bigint */
+static napi_value crc_combine(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t kind = 0;
+  uint64_t a = 0, b = 0, len = 0;
+  bool lossless;
+  if (argc != 4 || napi_get_value_uint32(env, argv[0], &kind) != napi_ok || kind > 2 ||
+      napi_get_value_bigint_uint64(env, argv[1], &a, &lossless) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[2], &b, &lossless) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[3], &len, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "crcCombine: expects (kind 0..2, bigint, bigint, bigint)");
+    return NULL;
+  }
+  napi_value result;
+  CHECK(env, napi_create_bigint_uint64(env, cairn_crc_combine((cairn_crc_kind)kind, a, b, len), &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
+  cairn_crc_init();
   napi_property_descriptor props[] = {
       {"findCuts", NULL, find_cuts, NULL, NULL, NULL, napi_default, NULL},
       {"xxh64", NULL, xxh64, NULL, NULL, NULL, napi_default, NULL},
       {"copy", NULL, copy, NULL, NULL, NULL, napi_default, NULL},
       {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},
+      {"crc", NULL, crc, NULL, NULL, NULL, napi_default, NULL},
+      {"crcCombine", NULL, crc_combine, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
     return NULL;

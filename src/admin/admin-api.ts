@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate } from '../http/request-auth.js';
 import { EMPTY_SHA256, sha256Hex } from '../sigv4/canonical-request.js';
 import { AuthError } from '../sigv4/verifier.js';
@@ -108,7 +108,10 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
     }
     return sendProblem(reply, status, kebab(err.code ?? 'invalid-request'), err.message);
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'not-found', `no route ${req.method} ${req.url.split('?')[0]}`));
+  // Everything else under the prefix is the admin API's, not an S3 key: a problem, after the same authentication.
+  const notFound = async (req: FastifyRequest, reply: FastifyReply) => sendProblem(reply, 404, 'not-found', `no route ${req.method} ${req.url.split('?')[0]}`);
+  app.setNotFoundHandler(notFound);
+  app.route({ method: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'], url: '/*', schema: { hide: true }, handler: notFound });
 
   app.get('/units', { schema: { summary: 'List storage units', response: { 200: { type: 'object', properties: { units: { type: 'array', items: unitSchema } } } } } }, async () => ({
     units: o.units.names().map((n) => o.units.info(n)),

@@ -9,6 +9,10 @@ export interface NativeBinding {
   copy(dst: Uint8Array, offset: number, src: Uint8Array): void;
   /** An exclusive flock on path (created 0600): the fd, or -1 if another open file holds it. Close the fd to release. */
   lockFile(path: string): number;
+  /** kind 0 CRC-32, 1 CRC-32C, 2 CRC-64/NVME; prev is the CRC of what came before (0n to start). */
+  crc(kind: 0 | 1 | 2, data: Uint8Array, prev: bigint): bigint;
+  /** The CRC of A||B from the CRCs of A and B and B's length. */
+  crcCombine(kind: 0 | 1 | 2, a: bigint, b: bigint, lengthB: bigint): bigint;
 }
 
 const require = createRequire(import.meta.url);

@@ -30,9 +30,9 @@ export function signableRequest(req: FastifyRequest): SignableRequest {
 export function authenticate(
   req: FastifyRequest,
   credentials: Credentials,
-  options: { payloadHash: string; maxSkewMs: number; nowMs?: number },
+  options: { payloadHash: string; maxSkewMs: number; nowMs?: number; rawPath?: boolean },
 ): Authenticated | null {
-  const signable = signableRequest(req);
+  const signable = { ...signableRequest(req), rawPath: options.rawPath === true };
   const claim = claimedAuth(signable);
   if (!claim) return null;
   const resolved = credentials.resolve(claim.accessKeyId);

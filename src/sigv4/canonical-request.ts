@@ -14,6 +14,8 @@ export interface SignableRequest {
   query: string;
   /** Header values by lowercase name; repeated headers keep every value in order. */
   headers: Map<string, string[]>;
+  /** Take the path as the canonical URI as it is, not decoded and re-encoded (for clients that sign it so). */
+  rawPath?: boolean;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -55,7 +57,7 @@ export function canonicalHeaders(headers: Map<string, string[]>, signed: readonl
 export function canonicalRequest(req: SignableRequest, signedHeaders: readonly string[], payloadHash: string, omitQuery?: string): string {
   return [
     req.method.toUpperCase(),
-    canonicalUri(req.path),
+    req.rawPath ? req.path || '/' : canonicalUri(req.path),
     canonicalQuery(req.query, omitQuery),
     canonicalHeaders(req.headers, signedHeaders),
     signedHeaders.join(';'),

@@ -69,3 +69,28 @@ export class StoreLockedError extends StoreError {
     super('StoreLocked', `${dir} is in use by process ${pid}`);
   }
 }
+
+export class NoSuchUploadError extends StoreError {
+  constructor(readonly uploadId: string) {
+    super('NoSuchUpload', 'the upload does not exist: it may have been aborted or completed');
+  }
+}
+
+/** A part named in a completion is missing or is not the one uploaded. */
+export class InvalidPartError extends StoreError {
+  constructor(message: string) {
+    super('InvalidPart', message);
+  }
+}
+
+export class InvalidPartOrderError extends StoreError {
+  constructor() {
+    super('InvalidPartOrder', 'the parts must be listed in ascending order of part number, each once');
+  }
+}
+
+export class EntityTooSmallError extends StoreError {
+  constructor(partNumber: number, minimum: number) {
+    super('EntityTooSmall', `part ${partNumber} is smaller than the minimum of ${minimum} bytes (only the last part may be)`);
+  }
+}

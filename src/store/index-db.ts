@@ -31,6 +31,27 @@ export interface ObjectRow {
   chunkCount: number;
 }
 
+export interface UploadRow {
+  uploadId: string;
+  key: Buffer;
+  createdMs: number;
+  contentType: string | null;
+  userMetadata: string;
+  systemMetadata: string;
+}
+
+export interface PartRow {
+  uploadId: string;
+  partNumber: number;
+  size: number;
+  etag: string;
+  systemMetadata: string;
+  recipeRoot: Buffer | null;
+  recipeHeight: number;
+  chunkCount: number;
+  mtimeMs: number;
+}
+
 export type ContainerState = 'open' | 'sealed';
 
 export interface ContainerRow {
@@ -97,6 +118,28 @@ CREATE TABLE objects (
   recipe_root BLOB,
   recipe_height INTEGER NOT NULL,
   chunk_count INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Multipart uploads in progress, and their parts (each a committed recipe of its own).
+CREATE TABLE uploads (
+  upload_id TEXT PRIMARY KEY,
+  key BLOB NOT NULL,
+  created_ms INTEGER NOT NULL,
+  content_type TEXT,
+  user_meta TEXT NOT NULL,
+  system_meta TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX uploads_by_key ON uploads (key, upload_id);
+CREATE TABLE parts (
+  upload_id TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  system_meta TEXT NOT NULL,
+  recipe_root BLOB,
+  recipe_height INTEGER NOT NULL,
+  chunk_count INTEGER NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  PRIMARY KEY (upload_id, part_number)
 ) WITHOUT ROWID;
 `;
 
@@ -203,6 +246,23 @@ export class IndexDb {
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= ? ORDER BY key LIMIT ?`,
       ),
       allObjects: db.prepare<[], ObjectRowDb>(`SELECT ${OBJECT_COLUMNS} FROM objects ORDER BY key`),
+      insertUpload: db.prepare(
+        `INSERT INTO uploads (upload_id, key, created_ms, content_type, user_meta, system_meta)
+         VALUES (@uploadId, @key, @createdMs, @contentType, @userMetadata, @systemMetadata)`,
+      ),
+      getUpload: db.prepare<[string], UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?`),
+      uploadsFrom: db.prepare<[Buffer, Buffer, string, number], UploadRow>(
+        `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE key > ? OR (key = ? AND upload_id > ?) ORDER BY key, upload_id LIMIT ?`,
+      ),
+      deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
+      putPart: db.prepare(
+        `INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, system_meta, recipe_root, recipe_height, chunk_count, mtime_ms)
+         VALUES (@uploadId, @partNumber, @size, @etag, @systemMetadata, @recipeRoot, @recipeHeight, @chunkCount, @mtimeMs)`,
+      ),
+      parts: db.prepare<[string, number, number], PartRow>(
+        `SELECT ${PART_COLUMNS} FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?`,
+      ),
+      deleteParts: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
       insertContainer: db.prepare('INSERT INTO containers (state, created_ms) VALUES (0, ?)'),
       sealContainer: db.prepare('UPDATE containers SET state = 1, bytes = ?, records = ?, sealed_ms = ? WHERE id = ?'),
       deleteContainer: db.prepare('DELETE FROM containers WHERE id = ?'),
@@ -289,14 +349,12 @@ export class IndexDb {
   }
 
   /**
-   * The commit: the stream's chunks join the index and the object appears, in
-   * one transaction. `check` runs inside it, against the state it will replace,
-   * and may throw to refuse the commit.
+   * The commit: the stream's chunks join the index, and `write` records what
+   * they became (an object, a part), in one transaction. `write` may throw to
+   * refuse the commit; nothing then changes.
    */
-  commitObject(session: number, row: ObjectRow, check?: (existing: ObjectRow | undefined, counters: Counters) => void): ObjectRow | undefined {
-    const replaced = this.db.transaction(() => {
-      const existing = this.getObject(row.key);
-      check?.(existing, this.counters());
+  commitStream<T>(session: number, write: () => T): T {
+    const result = this.db.transaction(() => {
       for (const g of this.s.newlyStaged.all(session)) {
         const recipe = g.kind === 1;
         this.add(recipe ? 'recipeChunks' : 'dataChunks', g.n);
@@ -304,24 +362,75 @@ export class IndexDb {
         this.add(recipe ? 'recipeStoredBytes' : 'dataStoredBytes', g.stored);
       }
       this.s.promoteStaged.run(session);
-      this.s.putObject.run(row);
-      this.add('logicalBytes', row.size - (existing?.size ?? 0));
-      this.add('objects', existing ? 0 : 1);
-      return existing;
+      return write();
     }).immediate();
     this.s.dropStaged.run(session);
-    return replaced;
+    return result;
+  }
+
+  /** Inside a transaction: puts an object row, keeping the counters right. `check` sees what it replaces. */
+  writeObject(row: ObjectRow, check?: (existing: ObjectRow | undefined, counters: Counters) => void): ObjectRow | undefined {
+    const existing = this.getObject(row.key);
+    check?.(existing, this.counters());
+    this.s.putObject.run(row);
+    this.add('logicalBytes', row.size - (existing?.size ?? 0));
+    this.add('objects', existing ? 0 : 1);
+    return existing;
+  }
+
+  /** The stream's chunks and its object row, together. */
+  commitObject(session: number, row: ObjectRow, check?: (existing: ObjectRow | undefined, counters: Counters) => void): ObjectRow | undefined {
+    return this.commitStream(session, () => this.writeObject(row, check));
   }
 
   /** Adds an object that shares an existing recipe: no chunk changes. */
-  putObjectRow(row: ObjectRow, check?: (existing: ObjectRow | undefined) => void): void {
-    this.db.transaction(() => {
-      const existing = this.getObject(row.key);
-      check?.(existing);
-      this.s.putObject.run(row);
-      this.add('logicalBytes', row.size - (existing?.size ?? 0));
-      this.add('objects', existing ? 0 : 1);
+  putObjectRow(row: ObjectRow, check?: (existing: ObjectRow | undefined, counters: Counters) => void): void {
+    this.db.transaction(() => this.writeObject(row, check)).immediate();
+  }
+
+  insertUpload(u: UploadRow): void {
+    this.s.insertUpload.run(u);
+  }
+
+  getUpload(uploadId: string): UploadRow | undefined {
+    return this.s.getUpload.get(uploadId);
+  }
+
+  /** Uploads in (key, upload id) order, from after the given marker. */
+  uploadsFrom(key: Buffer, uploadIdAfter: string, limit: number): UploadRow[] {
+    return this.s.uploadsFrom.all(key, key, uploadIdAfter, limit);
+  }
+
+  /** Inside a transaction: puts a part row (replacing one of the same number). */
+  writePart(p: PartRow): void {
+    this.s.putPart.run(p);
+  }
+
+  parts(uploadId: string, afterPart: number, limit: number): PartRow[] {
+    return this.s.parts.all(uploadId, afterPart, limit);
+  }
+
+  allParts(uploadId: string): PartRow[] {
+    return this.s.parts.all(uploadId, 0, 1_000_000);
+  }
+
+  /** Forgets an upload and its parts (their chunks are left for garbage collection). */
+  deleteUpload(uploadId: string): boolean {
+    return this.db.transaction(() => {
+      this.s.deleteParts.run(uploadId);
+      return this.s.deleteUpload.run(uploadId).changes > 0;
     }).immediate();
+  }
+
+  /** Inside a transaction: the same, as part of a commit. */
+  dropUpload(uploadId: string): void {
+    this.s.deleteParts.run(uploadId);
+    this.s.deleteUpload.run(uploadId);
+  }
+
+  /** Runs fn in one immediate transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   deleteObject(key: Buffer): ObjectRow | undefined {
@@ -434,6 +543,11 @@ export class IndexDb {
     return (this.db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)?.value;
   }
 }
+
+const UPLOAD_COLUMNS =
+  'upload_id AS uploadId, key, created_ms AS createdMs, content_type AS contentType, user_meta AS userMetadata, system_meta AS systemMetadata';
+const PART_COLUMNS =
+  'upload_id AS uploadId, part_number AS partNumber, size, etag, system_meta AS systemMetadata, recipe_root AS recipeRoot, recipe_height AS recipeHeight, chunk_count AS chunkCount, mtime_ms AS mtimeMs';
 
 const OBJECT_COLUMNS =
   'key, size, etag, mtime_ms, content_type, user_meta, system_meta, recipe_root, recipe_height, chunk_count';

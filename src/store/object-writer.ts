@@ -11,7 +11,7 @@ import {
   type RecordEntry,
 } from './container-format.js';
 import { EntityTooLargeError } from './errors.js';
-import type { ChunkRow, Counters, ObjectRow } from './index-db.js';
+import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
 import { RecipeBuilder } from './recipe-builder.js';
 import type { EncodeResult } from './store-jobs.js';
@@ -95,7 +95,7 @@ export class ObjectWriter {
     for (const batch of batcher.finish()) this.submit(batch);
     await this.classifyTail;
     const { root, height } = this.recipe.finish();
-    this.enqueueWrite(Promise.resolve({ encoded: null, out: null, rawLengths: [], fingerprints: null, nodes: this.takeNodes() }));
+    this.enqueueWrite(Promise.resolve(this.nodesOnly()));
     await this.writeTail;
     if (this.failure) throw this.failure;
     const md5 = await this.ctx.compute.md5Final(this.stream, !this.md5Open);
@@ -105,14 +105,35 @@ export class ObjectWriter {
   }
 
   /**
-   * Makes the object durable and visible: the containers holding its new
-   * chunks are synced, then its chunks and its row are committed together.
-   * `check` runs inside the transaction and may refuse the commit.
+   * Builds a recipe from chunks that are already committed (the parts of a
+   * multipart upload, in order): no data is read or written, only the new
+   * recipe nodes.
    */
-  async commit(
-    row: ObjectRow,
-    check?: (existing: ObjectRow | undefined, counters: Counters) => void,
-  ): Promise<ObjectRow | undefined> {
+  async compose(entries: AsyncIterable<{ fingerprint: Buffer; rawLength: number }>): Promise<Omit<IngestResult, 'md5'>> {
+    let size = 0;
+    let count = 0;
+    for await (const e of entries) {
+      if (this.failure) throw this.failure;
+      this.recipe.add(e.fingerprint, 0, e.rawLength);
+      size += e.rawLength;
+      count++;
+      if (this.pendingNodes.length > 0) this.enqueueWrite(Promise.resolve(this.nodesOnly()));
+    }
+    const { root, height } = this.recipe.finish();
+    this.enqueueWrite(Promise.resolve(this.nodesOnly()));
+    await this.writeTail;
+    if (this.failure) throw this.failure;
+    this.phase = 'ingested';
+    return { size, root, height, chunkCount: count };
+  }
+
+  /**
+   * Makes the stream durable and visible: the containers holding its new
+   * chunks are synced, then its chunks and what `write` records (an object
+   * row, a part) are committed together. `write` runs inside the transaction
+   * and may throw to refuse the commit.
+   */
+  async commit<T>(write: () => T): Promise<T> {
     if (this.phase !== 'ingested') throw this.failure ?? new Error(`cannot commit a stream that is ${this.phase}`);
     this.phase = 'committing';
     const done = (async () => {
@@ -120,7 +141,7 @@ export class ObjectWriter {
       await this.ctx.containers.sync(this.touched);
       // An abort that came while the containers synced must win: its staged rows may be gone.
       if (this.failure) throw this.failure;
-      return this.ctx.index.commitObject(this.session, row, check);
+      return this.ctx.index.commitStream(this.session, write);
     })();
     this.committing = done;
     try {
@@ -280,6 +301,11 @@ export class ObjectWriter {
       });
     }
     return fp;
+  }
+
+  /** A write stage carrying only the recipe nodes finished so far. */
+  private nodesOnly(): Classified {
+    return { encoded: null, out: null, rawLengths: [], fingerprints: null, nodes: this.takeNodes() };
   }
 
   private takeNodes(): PendingRecords[] {

@@ -17,6 +17,7 @@ import { IndexDb, type ObjectRow } from './index-db.js';
 import { encodeKey } from './keys.js';
 import { listObjects, type ListOptions, type ListResult } from './listing.js';
 import { LocalityCache } from './locality-cache.js';
+import { Multipart, type CompleteOptions, type PartInfo, type PartOptions, type UploadInfo, type UploadListing } from './multipart.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
 import { ObjectReader } from './object-reader.js';
 import { ObjectWriter } from './object-writer.js';
@@ -56,10 +57,18 @@ export interface PutOptions {
   onlyIfAbsent?: boolean;
   /** Refuse (storing nothing) once the stream passes this many bytes. */
   sizeLimit?: number;
-  /** Runs once the stream has ended, before the commit: throw to refuse the object (a digest mismatch). */
-  beforeCommit?: (written: { md5: Buffer; size: number }) => void | Promise<void>;
+  /**
+   * Runs once the stream has ended, before the commit: throw to refuse the
+   * object (a digest mismatch), or return metadata known only now (a checksum
+   * that came in a trailer) to store with it.
+   */
+  beforeCommit?: (written: { md5: Buffer; size: number }) => void | CommitAdditions | Promise<void | CommitAdditions>;
   /** Runs inside the commit transaction with the unit's counters: throw to refuse (a quota). */
   admit?: (change: { addedBytes: number; logicalBytes: number }) => void;
+}
+
+export interface CommitAdditions {
+  systemMetadata?: Record<string, string>;
 }
 
 export interface ByteRange {
@@ -97,6 +106,7 @@ const DEFAULT_SETTINGS: StoreSettings = {
 export class ChunkStore {
   private closed = false;
   private readonly writers = new Set<ObjectWriter>();
+  private readonly multipart: Multipart;
 
   private constructor(
     readonly dir: string,
@@ -104,7 +114,9 @@ export class ChunkStore {
     private readonly ctx: StoreContext,
     private readonly reader: ObjectReader,
     private readonly lock: UnitLock,
-  ) {}
+  ) {
+    this.multipart = new Multipart(ctx, reader, this.writers);
+  }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<ChunkStore> {
     const root = resolve(dir);
@@ -148,7 +160,7 @@ export class ChunkStore {
     this.writers.add(writer);
     try {
       const r = await writer.ingest(source, options.sizeLimit);
-      await options.beforeCommit?.({ md5: r.md5, size: r.size });
+      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size })) ?? {};
       const row: ObjectRow = {
         key: keyBytes,
         size: r.size,
@@ -156,15 +168,17 @@ export class ChunkStore {
         mtimeMs: Date.now(),
         contentType: options.contentType ?? null,
         userMetadata: JSON.stringify(options.userMetadata ?? {}),
-        systemMetadata: JSON.stringify(options.systemMetadata ?? {}),
+        systemMetadata: JSON.stringify({ ...options.systemMetadata, ...added.systemMetadata }),
         recipeRoot: r.root,
         recipeHeight: r.height,
         chunkCount: r.chunkCount,
       };
-      await writer.commit(row, (existing, counters) => {
-        if (options.onlyIfAbsent && existing) throw new PreconditionFailedError(`an object with key ${JSON.stringify(key)} exists`);
-        options.admit?.({ addedBytes: r.size - (existing?.size ?? 0), logicalBytes: counters.logicalBytes });
-      });
+      await writer.commit(() =>
+        this.ctx.index.writeObject(row, (existing, counters) => {
+          if (options.onlyIfAbsent && existing) throw new PreconditionFailedError(`an object with key ${JSON.stringify(key)} exists`);
+          options.admit?.({ addedBytes: r.size - (existing?.size ?? 0), logicalBytes: counters.logicalBytes });
+        }),
+      );
       return objectInfo(row);
     } catch (err) {
       await writer.abort();
@@ -221,6 +235,54 @@ export class ChunkStore {
     this.ctx.index.putObjectRow(row, (existing) => {
       options.admit?.({ addedBytes: row.size - (existing?.size ?? 0), logicalBytes: this.ctx.index.counters().logicalBytes });
     });
+    return objectInfo(row);
+  }
+
+  /** Starts a multipart upload; its parts are committed one by one and composed at completion. */
+  createUpload(key: string, meta: Pick<PutOptions, 'contentType' | 'userMetadata' | 'systemMetadata'> = {}): UploadInfo {
+    this.checkOpen();
+    return this.multipart.create(key, meta);
+  }
+
+  getUpload(uploadId: string): UploadInfo {
+    this.checkOpen();
+    return this.multipart.get(uploadId);
+  }
+
+  putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options?: PartOptions): Promise<PartInfo> {
+    this.checkOpen();
+    return this.multipart.putPart(uploadId, partNumber, source, options);
+  }
+
+  /** A part that is a whole existing object (whose ETag is its MD5): shares its recipe, copies nothing. */
+  sharePart(uploadId: string, partNumber: number, sourceKey: string): PartInfo {
+    return this.multipart.sharePart(uploadId, partNumber, this.row(sourceKey));
+  }
+
+  listParts(uploadId: string, afterPart = 0, limit = 1000): { parts: PartInfo[]; isTruncated: boolean } {
+    this.checkOpen();
+    return this.multipart.listParts(uploadId, afterPart, limit);
+  }
+
+  listUploads(options: Parameters<Multipart['list']>[0] = {}): UploadListing {
+    this.checkOpen();
+    return this.multipart.list(options);
+  }
+
+  abortUpload(uploadId: string): void {
+    this.checkOpen();
+    this.multipart.abort(uploadId);
+  }
+
+  completeUpload(uploadId: string, parts: { partNumber: number; etag?: string }[], options?: CompleteOptions): Promise<ObjectInfo> {
+    this.checkOpen();
+    return this.multipart.complete(uploadId, parts, options);
+  }
+
+  /** Replaces an object's system metadata (tags, say), leaving its data and time as they are. */
+  setSystemMetadata(key: string, systemMetadata: Record<string, string>): ObjectInfo {
+    const row = { ...this.row(key), systemMetadata: JSON.stringify(systemMetadata) };
+    this.ctx.index.putObjectRow(row);
     return objectInfo(row);
   }
 

@@ -1,6 +1,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { EntityTooLargeError } from '../store/errors.js';
 import type { ObjectInfo } from '../store/object-info.js';
+import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.js';
 import type { ByteRange, ChunkStore, GetResult, PutOptions } from '../store/store.js';
 import { QuotaExceededError } from './errors.js';
 import { quotaState, type Quota, type QuotaState } from './quota.js';
@@ -75,6 +76,36 @@ export class Unit {
   /** Copies an object (sharing its recipe), held to the quota like a put. */
   async copy(source: string, target: string, options: Parameters<ChunkStore['copy']>[2] = {}): Promise<ObjectInfo> {
     const info = await this.store.copy(source, target, {
+      ...options,
+      admit: (change) => {
+        this.admit(change);
+        options.admit?.(change);
+      },
+    });
+    this.noteQuota();
+    return info;
+  }
+
+  /** Stores a part of a multipart upload; the hard quota already refuses a part that could never fit. */
+  async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
+    const hard = this.quotaRef.hard;
+    const room = hard === null ? Number.POSITIVE_INFINITY : Math.max(0, hard - this.store.stats().logicalBytes);
+    try {
+      return await this.store.putPart(uploadId, partNumber, this.countIn(source), {
+        ...options,
+        sizeLimit: Math.min(options.sizeLimit ?? Number.POSITIVE_INFINITY, room),
+      });
+    } catch (err) {
+      if (err instanceof EntityTooLargeError && hard !== null && room < (options.sizeLimit ?? Number.POSITIVE_INFINITY)) {
+        throw new QuotaExceededError(this.name, hard);
+      }
+      throw err;
+    }
+  }
+
+  /** Completes a multipart upload, held to the quota like a put. */
+  async completeUpload(uploadId: string, parts: { partNumber: number; etag?: string }[], options: CompleteOptions = {}): Promise<ObjectInfo> {
+    const info = await this.store.completeUpload(uploadId, parts, {
       ...options,
       admit: (change) => {
         this.admit(change);

@@ -1,0 +1,324 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  EntityTooSmallError,
+  InvalidPartError,
+  InvalidPartOrderError,
+  NoSuchUploadError,
+  PreconditionFailedError,
+} from './errors.js';
+import type { Counters, ObjectRow, PartRow, UploadRow } from './index-db.js';
+import { decodeKey, encodeKey } from './keys.js';
+import { successor } from './listing.js';
+import { objectInfo, type ObjectInfo } from './object-info.js';
+import type { ObjectReader } from './object-reader.js';
+import { ObjectWriter } from './object-writer.js';
+import { walkRecipe } from './recipe-cursor.js';
+import type { StoreContext } from './store-context.js';
+
+export interface UploadInfo {
+  uploadId: string;
+  key: string;
+  initiated: Date;
+  contentType: string | undefined;
+  userMetadata: Record<string, string>;
+  systemMetadata: Record<string, string>;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  size: number;
+  /** Hex MD5 of the part's bytes. */
+  etag: string;
+  modified: Date;
+  systemMetadata: Record<string, string>;
+}
+
+export interface PartOptions {
+  sizeLimit?: number;
+  beforeCommit?: (written: { md5: Buffer; size: number }) => void | { systemMetadata?: Record<string, string> } | Promise<void | { systemMetadata?: Record<string, string> }>;
+}
+
+export interface CompleteOptions {
+  /** Every part but the last must be at least this large (S3: 5 MiB). */
+  minPartSize?: number;
+  onlyIfAbsent?: boolean;
+  /** Metadata computed from the chosen parts (a composite checksum); may throw to refuse. */
+  systemMetadata?: (parts: PartInfo[]) => Record<string, string>;
+  admit?: (change: { addedBytes: number; logicalBytes: number }) => void;
+}
+
+export interface UploadListing {
+  uploads: UploadInfo[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker: string | undefined;
+  nextUploadIdMarker: string | undefined;
+}
+
+/** Where a multipart object's part boundaries are kept: runs of [size, count]. */
+export const PARTS_METADATA = 'cairn-parts';
+
+/**
+ * Multipart uploads: each part is a stream of its own, deduplicated and
+ * committed like an object; completing the upload composes the parts'
+ * recipes into the object's, reading and writing no data.
+ */
+export class Multipart {
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly reader: ObjectReader,
+    private readonly writers: Set<ObjectWriter>,
+  ) {}
+
+  create(key: string, meta: { contentType?: string; userMetadata?: Record<string, string>; systemMetadata?: Record<string, string> }): UploadInfo {
+    const row: UploadRow = {
+      uploadId: randomBytes(24).toString('base64url'),
+      key: encodeKey(key),
+      createdMs: Date.now(),
+      contentType: meta.contentType ?? null,
+      userMetadata: JSON.stringify(meta.userMetadata ?? {}),
+      systemMetadata: JSON.stringify(meta.systemMetadata ?? {}),
+    };
+    this.ctx.index.insertUpload(row);
+    return uploadInfo(row);
+  }
+
+  get(uploadId: string): UploadInfo {
+    return uploadInfo(this.row(uploadId));
+  }
+
+  async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
+    this.row(uploadId);
+    const writer = new ObjectWriter(this.ctx);
+    this.writers.add(writer);
+    try {
+      const r = await writer.ingest(source, options.sizeLimit);
+      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size })) ?? {};
+      const part: PartRow = {
+        uploadId,
+        partNumber,
+        size: r.size,
+        etag: r.md5.toString('hex'),
+        systemMetadata: JSON.stringify(added.systemMetadata ?? {}),
+        recipeRoot: r.root,
+        recipeHeight: r.height,
+        chunkCount: r.chunkCount,
+        mtimeMs: Date.now(),
+      };
+      await writer.commit(() => {
+        // An abort or completion may have come while the part streamed in.
+        if (!this.ctx.index.getUpload(uploadId)) throw new NoSuchUploadError(uploadId);
+        this.ctx.index.writePart(part);
+      });
+      return partInfo(part);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    } finally {
+      this.writers.delete(writer);
+    }
+  }
+
+  /**
+   * A part that is a whole existing object: it shares the object's recipe.
+   * Only for objects whose ETag is their MD5 (the part's ETag must be).
+   */
+  sharePart(uploadId: string, partNumber: number, source: ObjectRow): PartInfo {
+    this.row(uploadId);
+    const part: PartRow = {
+      uploadId,
+      partNumber,
+      size: source.size,
+      etag: source.etag,
+      systemMetadata: '{}',
+      recipeRoot: source.recipeRoot,
+      recipeHeight: source.recipeHeight,
+      chunkCount: source.chunkCount,
+      mtimeMs: Date.now(),
+    };
+    this.ctx.index.transaction(() => {
+      if (!this.ctx.index.getUpload(uploadId)) throw new NoSuchUploadError(uploadId);
+      this.ctx.index.writePart(part);
+    });
+    return partInfo(part);
+  }
+
+  listParts(uploadId: string, afterPart: number, limit: number): { parts: PartInfo[]; isTruncated: boolean } {
+    this.row(uploadId);
+    const rows = this.ctx.index.parts(uploadId, afterPart, limit + 1);
+    return { parts: rows.slice(0, limit).map(partInfo), isTruncated: rows.length > limit };
+  }
+
+  abort(uploadId: string): void {
+    if (!this.ctx.index.deleteUpload(uploadId)) throw new NoSuchUploadError(uploadId);
+  }
+
+  async complete(uploadId: string, chosen: { partNumber: number; etag?: string }[], options: CompleteOptions = {}): Promise<ObjectInfo> {
+    const upload = this.row(uploadId);
+    const stored = new Map(this.ctx.index.allParts(uploadId).map((p) => [p.partNumber, p]));
+    const parts: PartRow[] = [];
+    let previous = 0;
+    for (const c of chosen) {
+      if (!Number.isInteger(c.partNumber) || c.partNumber <= previous) throw new InvalidPartOrderError();
+      previous = c.partNumber;
+      const p = stored.get(c.partNumber);
+      if (!p) throw new InvalidPartError(`part ${c.partNumber} was not uploaded`);
+      if (c.etag !== undefined && normalizeEtag(c.etag) !== p.etag) throw new InvalidPartError(`part ${c.partNumber} has ETag "${p.etag}", not ${c.etag}`);
+      parts.push(p);
+    }
+    if (parts.length === 0) throw new InvalidPartError('a completion must name at least one part');
+    const min = options.minPartSize ?? 0;
+    for (const p of parts.slice(0, -1)) if (p.size < min) throw new EntityTooSmallError(p.partNumber, min);
+    const infos = parts.map(partInfo);
+    const extra = options.systemMetadata?.(infos) ?? {};
+
+    const writer = new ObjectWriter(this.ctx);
+    this.writers.add(writer);
+    try {
+      const load = this.reader.loadNode;
+      const composed = await writer.compose(
+        (async function* () {
+          for (const p of parts) if (p.recipeRoot) yield* walkRecipe(load, p.recipeRoot, p.recipeHeight, 0);
+        })(),
+      );
+      const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${parts.length}`;
+      const row: ObjectRow = {
+        key: upload.key,
+        size: composed.size,
+        etag,
+        mtimeMs: Date.now(),
+        contentType: upload.contentType,
+        userMetadata: upload.userMetadata,
+        systemMetadata: JSON.stringify({ ...JSON.parse(upload.systemMetadata), ...extra, [PARTS_METADATA]: JSON.stringify(runLengths(parts.map((p) => p.size))) }),
+        recipeRoot: composed.root,
+        recipeHeight: composed.height,
+        chunkCount: composed.chunkCount,
+      };
+      await writer.commit(() => {
+        if (!this.ctx.index.getUpload(uploadId)) throw new NoSuchUploadError(uploadId);
+        this.ctx.index.writeObject(row, (existing: ObjectRow | undefined, counters: Counters) => {
+          if (options.onlyIfAbsent && existing) throw new PreconditionFailedError(`an object with key ${JSON.stringify(decodeKey(row.key))} exists`);
+          options.admit?.({ addedBytes: row.size - (existing?.size ?? 0), logicalBytes: counters.logicalBytes });
+        });
+        this.ctx.index.dropUpload(uploadId);
+      });
+      return objectInfo(row);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    } finally {
+      this.writers.delete(writer);
+    }
+  }
+
+  /** Uploads in key order, then upload id; with a delimiter, keys sharing a prefix roll up. */
+  list(options: { prefix?: string; delimiter?: string; keyMarker?: string; uploadIdMarker?: string; limit?: number }): UploadListing {
+    const limit = Math.max(0, Math.floor(options.limit ?? 1000));
+    const prefix = Buffer.from(options.prefix ?? '', 'utf8');
+    const delimiter = options.delimiter ? Buffer.from(options.delimiter, 'utf8') : null;
+    // After the marker: with an upload id, the uploads of that key after it; without, the keys after it.
+    let key: Buffer = options.keyMarker ? Buffer.from(options.keyMarker, 'utf8') : prefix;
+    let after = options.keyMarker ? (options.uploadIdMarker ?? '\u{10FFFF}') : '';
+    const uploads: UploadInfo[] = [];
+    const commonPrefixes: string[] = [];
+    let last: { key: string; uploadId: string } | undefined;
+    let isTruncated = false;
+    scan: for (;;) {
+      const batch = this.ctx.index.uploadsFrom(key, after, 100);
+      if (batch.length === 0) break;
+      for (const row of batch) {
+        if (!row.key.subarray(0, prefix.length).equals(prefix)) {
+          if (Buffer.compare(row.key, prefix) > 0) break scan;
+          key = row.key;
+          after = row.uploadId;
+          continue;
+        }
+        if (uploads.length + commonPrefixes.length >= limit) {
+          isTruncated = limit > 0;
+          break scan;
+        }
+        const at = delimiter ? row.key.indexOf(delimiter, prefix.length) : -1;
+        if (at >= 0) {
+          const common = Buffer.from(row.key.subarray(0, at + delimiter!.length));
+          commonPrefixes.push(common.toString('utf8'));
+          last = { key: common.toString('utf8'), uploadId: '' };
+          const next = successor(common);
+          if (!next) break scan;
+          key = next;
+          after = '';
+          continue scan;
+        }
+        const info = uploadInfo(row);
+        uploads.push(info);
+        last = { key: info.key, uploadId: info.uploadId };
+        key = row.key;
+        after = row.uploadId;
+      }
+    }
+    return {
+      uploads,
+      commonPrefixes,
+      isTruncated,
+      nextKeyMarker: isTruncated ? last?.key : undefined,
+      nextUploadIdMarker: isTruncated && last?.uploadId ? last.uploadId : undefined,
+    };
+  }
+
+  private row(uploadId: string): UploadRow {
+    const row = typeof uploadId === 'string' ? this.ctx.index.getUpload(uploadId) : undefined;
+    if (!row) throw new NoSuchUploadError(String(uploadId));
+    return row;
+  }
+}
+
+function normalizeEtag(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '').toLowerCase();
+}
+
+function uploadInfo(row: UploadRow): UploadInfo {
+  return {
+    uploadId: row.uploadId,
+    key: decodeKey(row.key),
+    initiated: new Date(row.createdMs),
+    contentType: row.contentType ?? undefined,
+    userMetadata: JSON.parse(row.userMetadata) as Record<string, string>,
+    systemMetadata: JSON.parse(row.systemMetadata) as Record<string, string>,
+  };
+}
+
+function partInfo(row: PartRow): PartInfo {
+  return {
+    partNumber: row.partNumber,
+    size: row.size,
+    etag: row.etag,
+    modified: new Date(row.mtimeMs),
+    systemMetadata: JSON.parse(row.systemMetadata) as Record<string, string>,
+  };
+}
+
+/** [[size, count], ...] for a list of sizes: uploads of equal parts take a few bytes, not one number a part. */
+export function runLengths(sizes: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const s of sizes) {
+    const last = out[out.length - 1];
+    if (last && last[0] === s) last[1]++;
+    else out.push([s, 1]);
+  }
+  return out;
+}
+
+/** The byte range of part n (1-based) of an object with these part runs; undefined if there is no such part. */
+export function partRange(runs: [number, number][], n: number): { start: number; end: number; count: number } | undefined {
+  let offset = 0;
+  let index = 1;
+  const count = runs.reduce((a, [, c]) => a + c, 0);
+  for (const [size, c] of runs) {
+    if (n < index + c) {
+      const start = offset + (n - index) * size;
+      return { start, end: start + size, count };
+    }
+    offset += size * c;
+    index += c;
+  }
+  return undefined;
+}

@@ -1,0 +1,103 @@
+import t from 'tap';
+import { decodeAwsChunked, STREAMING_MODES, type ChunkedResult } from '../../src/s3/aws-chunked.js';
+import { signingKey } from '../../src/sigv4/signing-key.js';
+import { unsignedChunked } from '../helpers/aws-chunked.js';
+import { collect, randomSplits } from '../helpers/data.js';
+
+// The AWS documentation's streaming examples (verified: docs/research/s3-protocol.md, section 2.4).
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const SCOPE = { date: '20130524', region: 'us-east-1', service: 's3' };
+const signing = (seed: string) => ({ key: signingKey(SECRET, SCOPE), amzDate: '20130524T000000Z', scope: '20130524/us-east-1/s3/aws4_request', seedSignature: seed });
+const A64K = Buffer.alloc(65536, 'a');
+const A1K = Buffer.alloc(1024, 'a');
+
+function signedBody(sigs: string[], trailer?: string[]): Buffer {
+  return Buffer.concat([
+    Buffer.from(`10000;chunk-signature=${sigs[0]}\r\n`),
+    A64K,
+    Buffer.from(`\r\n400;chunk-signature=${sigs[1]}\r\n`),
+    A1K,
+    Buffer.from(`\r\n0;chunk-signature=${sigs[2]}\r\n`),
+    Buffer.from(trailer ? `${trailer.join('\r\n')}\r\n\r\n` : '\r\n'),
+  ]);
+}
+
+const SIGNED = signedBody([
+  'ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648',
+  '0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497',
+  'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9',
+]);
+const SIGNED_SEED = '4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9';
+const TRAILER = signedBody(
+  [
+    'b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2',
+    '1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7',
+    '2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992',
+  ],
+  ['x-amz-checksum-crc32c:sOO8/Q==', 'x-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435'],
+);
+const TRAILER_SEED = '106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e';
+
+async function decode(body: Buffer, mode: string, seed: string | null, splitSeed = 0) {
+  const result: ChunkedResult = { trailers: new Map(), decodedLength: 0 };
+  const pieces = splitSeed ? randomSplits(body, splitSeed, 5000) : [body];
+  const data = await collect(decodeAwsChunked((async function* () { for (const p of pieces) yield Buffer.from(p); })(), STREAMING_MODES[mode]!, seed ? signing(seed) : null, result));
+  return { data, result };
+}
+
+t.test('the AWS signed-chunk example decodes and verifies, however it is split', async (t) => {
+  t.equal(SIGNED.length, 66824, 'the body is the documented 66824 bytes');
+  for (const split of [0, 1, 2, 3]) {
+    const { data, result } = await decode(SIGNED, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', SIGNED_SEED, split);
+    t.ok(data.equals(Buffer.concat([A64K, A1K])), `split ${split}: the payload`);
+    t.equal(result.decodedLength, 66560);
+  }
+});
+
+t.test('the AWS signed-trailer example decodes and verifies its trailer', async (t) => {
+  t.equal(TRAILER.length, 66946);
+  const { data, result } = await decode(TRAILER, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', TRAILER_SEED, 7);
+  t.equal(data.length, 66560);
+  t.equal(result.trailers.get('x-amz-checksum-crc32c'), 'sOO8/Q==');
+});
+
+t.test('a flipped chunk signature, a wrong trailer, a body cut short: each refused', async (t) => {
+  const flipped = Buffer.from(SIGNED);
+  const at = flipped.indexOf('0055627c');
+  flipped[at] = '1'.charCodeAt(0);
+  await t.rejects(decode(flipped, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', SIGNED_SEED), { code: 'SignatureDoesNotMatch' }, 'flipped chunk signature');
+  const dataFlip = Buffer.from(SIGNED);
+  dataFlip[200] = 'b'.charCodeAt(0);
+  await t.rejects(decode(dataFlip, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', SIGNED_SEED), { code: 'SignatureDoesNotMatch' }, 'a changed byte of data');
+  await t.rejects(decode(SIGNED, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', TRAILER_SEED), { code: 'SignatureDoesNotMatch' }, 'the wrong seed');
+  const badTrailer = Buffer.from(TRAILER.toString('latin1').replace('sOO8/Q==', 'AAAAAA=='), 'latin1');
+  await t.rejects(decode(badTrailer, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', TRAILER_SEED), { code: 'SignatureDoesNotMatch' }, 'a trailer changed after signing');
+  const unsignedTrailer = Buffer.from(TRAILER.toString('latin1').replace(/x-amz-trailer-signature:[0-9a-f]+\r\n/, ''), 'latin1');
+  await t.rejects(decode(unsignedTrailer, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', TRAILER_SEED), { code: 'SignatureDoesNotMatch' }, 'a trailer without its signature');
+  for (const cut of [10, 40_000, 65_700, SIGNED.length - 90]) {
+    await t.rejects(decode(SIGNED.subarray(0, cut), 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', SIGNED_SEED), { code: /IncompleteBody|SignatureDoesNotMatch/ }, `cut at ${cut}`);
+  }
+  const lying = Buffer.from(SIGNED.toString('latin1').replace('400;chunk', '3ff;chunk'), 'latin1');
+  await t.rejects(decode(lying, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', SIGNED_SEED), { code: /IncompleteBody|SignatureDoesNotMatch/ }, 'a chunk size that lies');
+  await t.rejects(decode(Buffer.from('zz\r\nhello\r\n'), 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null), { code: 'IncompleteBody' }, 'a size that is not hex');
+  await t.rejects(decode(Buffer.from(`${'1'.repeat(5000)}\r\n`), 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null), { code: 'IncompleteBody' }, 'a size line too long');
+  await t.rejects(decode(Buffer.concat([unsignedChunked([Buffer.from('hi')], []), Buffer.from('junk')]), 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null), { code: 'IncompleteBody' }, 'data after the end');
+});
+
+t.test('unsigned trailer bodies as botocore, the Go and JS SDKs and minio-go send them', async (t) => {
+  const shapes: [string, Buffer][] = [
+    ['botocore / go-v2', Buffer.from('b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n')],
+    ['JS v3 (a chunk per data event)', Buffer.from('6\r\nhello \r\n5\r\nworld\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n')],
+    ['LF trailer, capitalised name', Buffer.from('B\r\nhello world\r\n0\r\nX-Amz-Checksum-CRC32: DUoRhQ==\n\r\n')],
+    ['no final blank line', Buffer.from('b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n')],
+    ['a blank line before the trailer', Buffer.from('b\r\nhello world\r\n0\r\n\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n')],
+    ['chunk extension ignored', Buffer.from('b;ext=1\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n')],
+  ];
+  for (const [name, body] of shapes) {
+    const { data, result } = await decode(body, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null, 3);
+    t.equal(data.toString(), 'hello world', name);
+    t.equal(result.trailers.get('x-amz-checksum-crc32'), 'DUoRhQ==', `${name}: trailer`);
+  }
+  const empty = await decode(Buffer.from('0\r\n\r\n'), 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', null);
+  t.equal(empty.data.length, 0, 'an empty body with no trailer');
+});
