@@ -49,6 +49,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     forceCloseConnections: true,
+    // What the HTTP parser refuses (a body cut short, a malformed request) still gets an S3-shaped answer.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const id = randomBytes(8).toString('hex').toUpperCase();
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${status === 431 ? 'RequestHeaderSectionTooLarge' : 'IncompleteBody'}</Code><Message>the request could not be read: ${err.code ?? 'malformed'}</Message><RequestId>${id}</RequestId></Error>`;
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-amz-request-id: ${id}\r\nconnection: close\r\n\r\n${body}`);
+    },
     // A backup PUT may stream for hours: no limit on a request's total time, only on silence.
     requestTimeout: 0,
     connectionTimeout: config.idleTimeoutSeconds * 1000,

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { decodeAwsChunked, type ChunkedResult } from './aws-chunked.js';
 import {
   ALGORITHMS,
@@ -71,14 +72,15 @@ export function requestPayload(call: S3Call, algorithm?: ChecksumAlgorithm): Req
   const checksum = computeFor ? new StreamChecksum(computeFor) : null;
 
   let chunked: ChunkedResult | null = null;
-  let body: AsyncIterable<Buffer> = req.raw;
+  const raw = requestBody(req.raw);
+  let body: AsyncIterable<Buffer> = raw;
   if (payload.kind === 'chunked') {
     chunked = { trailers: new Map(), decodedLength: 0 };
     const auth = who.auth;
     const signing = payload.chunked.signed
       ? { key: auth.signingKey, amzDate: auth.claim.amzDate, scope: scopeString(auth.claim.scope), seedSignature: auth.claim.signature }
       : null;
-    body = decodeAwsChunked(req.raw, payload.chunked, signing, chunked);
+    body = decodeAwsChunked(raw, payload.chunked, signing, chunked);
   }
   const sha256: Hash | null = payload.kind === 'sha256' ? createHash('sha256') : null;
   const decodedLength = single(headers['x-amz-decoded-content-length']);
@@ -116,6 +118,15 @@ export function requestPayload(call: S3Call, algorithm?: ChecksumAlgorithm): Req
       return { algorithm: checksum.algorithm, value };
     },
   };
+}
+
+/**
+ * The request body, read without destroying the request when the reader stops
+ * early (a refusal): the answer must still reach the client, and the server
+ * then closes the connection rather than reuse it half-read.
+ */
+export function requestBody(raw: IncomingMessage): AsyncIterable<Buffer> {
+  return raw.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }
 
 function single(v: string | string[] | undefined): string | undefined {

@@ -55,6 +55,8 @@ function sendError(req: FastifyRequest, reply: FastifyReply, e: S3Error, cause: 
     reply.raw.destroy(e);
     return;
   }
+  // A body left unread cannot be skipped safely on a kept-alive connection: answer, then close it.
+  if (!req.raw.complete) reply.header('connection', 'close');
   if (e.code === 'InvalidRange' && e.extra.ActualObjectSize) reply.header('content-range', `bytes */${e.extra.ActualObjectSize}`);
   reply.removeHeader('content-length');
   if (req.method === 'HEAD' || e.status === 304) {

@@ -153,7 +153,7 @@ t.test('duplicate data is stored once; overwrite and copy adjust logical bytes o
   const s3 = store.stats();
   t.equal(copied.etag, (await store.head('gen1')).etag);
   t.same(copied.userMetadata, { copied: 'yes' });
-  t.equal(s3.containerBytes, s2.containerBytes, 'copy wrote no container bytes');
+  t.equal(s3.storedBytes, s2.storedBytes, 'copy wrote no chunk or recipe node');
   t.equal(s3.dataChunks, s2.dataChunks);
   t.equal(s3.logicalBytes, 3 * data.length);
   t.ok((await collect((await store.get('copy')).body)).equals(data));

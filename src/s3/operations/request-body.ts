@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeAwsChunked, type ChunkedResult } from '../aws-chunked.js';
 import { ALGORITHMS, checksumHeader, StreamChecksum } from '../checksums.js';
+import { requestBody } from '../payload.js';
 import type { S3Call } from '../s3-context.js';
 import { s3Error } from '../s3-errors.js';
 import { scopeString } from '../../sigv4/signing-key.js';
@@ -13,13 +14,14 @@ import { scopeString } from '../../sigv4/signing-key.js';
 export async function readBody(call: S3Call, limit: number): Promise<Buffer> {
   const declared = Number(call.req.headers['content-length'] ?? '0');
   if (declared > limit) throw s3Error('InvalidRequest', `the request document is larger than ${limit} bytes`);
-  let source: AsyncIterable<Buffer> = call.req.raw;
+  const raw = requestBody(call.req.raw);
+  let source: AsyncIterable<Buffer> = raw;
   let chunked: ChunkedResult | null = null;
   if (call.payload.kind === 'chunked') {
     chunked = { trailers: new Map(), decodedLength: 0 };
     const a = call.who.auth;
     source = decodeAwsChunked(
-      call.req.raw,
+      raw,
       call.payload.chunked,
       call.payload.chunked.signed ? { key: a.signingKey, amzDate: a.claim.amzDate, scope: scopeString(a.claim.scope), seedSignature: a.claim.signature } : null,
       chunked,

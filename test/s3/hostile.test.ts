@@ -1,0 +1,194 @@
+import { crc32 } from 'node:zlib';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import t from 'tap';
+import { sha256Hex } from '../../src/sigv4/canonical-request.js';
+import { unsignedChunked } from '../helpers/aws-chunked.js';
+import { pseudoRandomBytes } from '../helpers/data.js';
+import { rawRequest, signedChunks, signedHead } from '../helpers/raw-s3.js';
+import { startS3Server } from '../helpers/s3.js';
+
+const crcB64 = (b: Buffer) => {
+  const x = Buffer.alloc(4);
+  x.writeUInt32BE(crc32(b));
+  return x.toString('base64');
+};
+
+t.test('bad input never stores anything', async (t) => {
+  const s = await startS3Server(t);
+  const s3 = s.client();
+  const Bucket = 'hostile';
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'keep', Body: 'kept' }));
+  const unit = s.server.units.unit(Bucket);
+  const before = unit.store.stats();
+  const data = pseudoRandomBytes('hostile', 200_000);
+  const cred = s.admin;
+  const stored: string[] = [];
+
+  const cases: { name: string; key: string; send: () => Promise<{ status: number; body: string }>; status: number | number[]; code?: RegExp }[] = [
+    {
+      name: 'a body shorter than its Content-Length (connection closed)',
+      key: 'truncated',
+      send: () => {
+        const h = signedHead(s.url, 'PUT', `/${Bucket}/truncated`, cred, 'UNSIGNED-PAYLOAD', { 'content-length': String(data.length) });
+        return rawRequest(s.url, h.head, data.subarray(0, 50_000), { endAfterBody: true });
+      },
+      status: [0, 400],
+    },
+    {
+      name: 'a payload hash that does not match the body',
+      key: 'sha-mismatch',
+      send: () => rawRequest(s.url, signedHead(s.url, 'PUT', `/${Bucket}/sha-mismatch`, cred, sha256Hex(Buffer.from('other')), { 'content-length': String(data.length) }).head, data),
+      status: 400,
+      code: /XAmzContentSHA256Mismatch/,
+    },
+    {
+      name: 'a decoded length that lies',
+      key: 'decoded-lie',
+      send: () => {
+        const body = unsignedChunked([data], [['x-amz-checksum-crc32', crcB64(data)]]);
+        const h = signedHead(s.url, 'PUT', `/${Bucket}/decoded-lie`, cred, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', {
+          'content-length': String(body.length),
+          'content-encoding': 'aws-chunked',
+          'x-amz-decoded-content-length': String(data.length + 1),
+          'x-amz-trailer': 'x-amz-checksum-crc32',
+        });
+        return rawRequest(s.url, h.head, body);
+      },
+      status: 400,
+      code: /IncompleteBody/,
+    },
+    {
+      name: 'a trailer checksum that does not match',
+      key: 'bad-trailer',
+      send: () => {
+        const body = unsignedChunked([data], [['x-amz-checksum-crc32', 'AAAAAA==']]);
+        const h = signedHead(s.url, 'PUT', `/${Bucket}/bad-trailer`, cred, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', {
+          'content-length': String(body.length),
+          'x-amz-trailer': 'x-amz-checksum-crc32',
+        });
+        return rawRequest(s.url, h.head, body);
+      },
+      status: 400,
+      code: /BadDigest/,
+    },
+    {
+      name: 'broken chunk framing',
+      key: 'bad-framing',
+      send: () => {
+        const body = Buffer.concat([Buffer.from('zz\r\n'), data.subarray(0, 100), Buffer.from('\r\n0\r\n\r\n')]);
+        const h = signedHead(s.url, 'PUT', `/${Bucket}/bad-framing`, cred, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', { 'content-length': String(body.length) });
+        return rawRequest(s.url, h.head, body);
+      },
+      status: 400,
+      code: /IncompleteBody/,
+    },
+    {
+      name: 'a flipped chunk signature',
+      key: 'bad-chunk-sig',
+      send: () => {
+        const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length) };
+        const pieces = [data.subarray(0, 65536), data.subarray(65536)];
+        const probe = signedHead(s.url, 'PUT', `/${Bucket}/bad-chunk-sig`, cred, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', headers);
+        const body = signedChunks(pieces, probe.signature, probe.date, cred.secretAccessKey);
+        const h = signedHead(s.url, 'PUT', `/${Bucket}/bad-chunk-sig`, cred, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', { ...headers, 'content-length': String(body.length) });
+        const good = signedChunks(pieces, h.signature, h.date, cred.secretAccessKey);
+        const at = good.indexOf(';chunk-signature=', 70_000) + 20;
+        good[at] = good[at] === 0x30 ? 0x31 : 0x30;
+        return rawRequest(s.url, h.head, good);
+      },
+      status: 403,
+      code: /SignatureDoesNotMatch/,
+    },
+    {
+      name: 'a signed chunked body cut short',
+      key: 'chunks-cut',
+      send: () => {
+        const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length) };
+        const probe = signedHead(s.url, 'PUT', `/${Bucket}/chunks-cut`, cred, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', headers);
+        const full = signedChunks([data], probe.signature, probe.date, cred.secretAccessKey);
+        const h = signedHead(s.url, 'PUT', `/${Bucket}/chunks-cut`, cred, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', { ...headers, 'content-length': String(full.length) });
+        const body = signedChunks([data], h.signature, h.date, cred.secretAccessKey);
+        return rawRequest(s.url, h.head, body.subarray(0, body.length - 200), { endAfterBody: true });
+      },
+      status: [0, 400],
+    },
+    {
+      name: 'a key with ".." segments',
+      key: 'a/../escape',
+      send: () => rawRequest(s.url, signedHead(s.url, 'PUT', `/${Bucket}/a/%2E%2E/escape`, cred, sha256Hex(data), { 'content-length': String(data.length) }).head, data),
+      status: 400,
+      code: /InvalidArgument/,
+    },
+    {
+      name: 'a key with NUL',
+      key: 'nul\u0000key',
+      send: () => rawRequest(s.url, signedHead(s.url, 'PUT', `/${Bucket}/nul%00key`, cred, sha256Hex(data), { 'content-length': String(data.length) }).head, data),
+      status: 400,
+      code: /InvalidArgument/,
+    },
+    {
+      name: 'a key of 1025 bytes',
+      key: 'k'.repeat(1025),
+      send: () => rawRequest(s.url, signedHead(s.url, 'PUT', `/${Bucket}/${'k'.repeat(1025)}`, cred, sha256Hex(data), { 'content-length': String(data.length) }).head, data),
+      status: 400,
+      code: /KeyTooLongError/,
+    },
+    {
+      name: 'oversized headers',
+      key: 'big-headers',
+      send: () =>
+        rawRequest(s.url, signedHead(s.url, 'PUT', `/${Bucket}/big-headers`, cred, sha256Hex(data), { 'content-length': String(data.length), 'x-amz-meta-pad': 'p'.repeat(40_000) }).head, data),
+      status: 431,
+    },
+    {
+      name: 'user metadata over 2 KiB',
+      key: 'big-meta',
+      send: () =>
+        rawRequest(s.url, signedHead(s.url, 'PUT', `/${Bucket}/big-meta`, cred, sha256Hex(data), { 'content-length': String(data.length), 'x-amz-meta-pad': 'p'.repeat(3000) }).head, data),
+      status: 400,
+      code: /MetadataTooLarge/,
+    },
+    {
+      name: 'a request signed 20 minutes ago',
+      key: 'skewed',
+      send: () =>
+        rawRequest(s.url, signedHead(s.url, 'PUT', `/${Bucket}/skewed`, cred, sha256Hex(data), { 'content-length': String(data.length) }, new Date(Date.now() - 20 * 60_000)).head, data),
+      status: 403,
+      code: /RequestTimeTooSkewed/,
+    },
+    {
+      name: 'an anonymous PUT',
+      key: 'anonymous',
+      send: () => rawRequest(s.url, `PUT /${Bucket}/anonymous HTTP/1.1\r\nhost: x\r\ncontent-length: ${data.length}\r\nconnection: close\r\n\r\n`, data),
+      status: 403,
+      code: /AccessDenied/,
+    },
+  ];
+  for (const c of cases) {
+    const r = await c.send();
+    const want = Array.isArray(c.status) ? c.status : [c.status];
+    t.ok(want.includes(r.status), `${c.name}: answered ${r.status} (want ${want.join(' or ')})`);
+    if (c.code) t.match(r.body, c.code, `${c.name}: S3 error code`);
+    if (r.status !== 0 && r.status !== 431) t.match(r.body, /<RequestId>[0-9A-F]+<\/RequestId>/, `${c.name}: with a request id`);
+    const exists = await s3.send(new HeadObjectCommand({ Bucket, Key: c.key })).then(() => true, () => false);
+    if (exists) stored.push(c.key);
+  }
+  t.same(stored, [], 'no bad request stored an object');
+  await new Promise((r) => setTimeout(r, 200));
+  const after = unit.store.stats();
+  t.equal(after.logicalBytes, before.logicalBytes, 'logical bytes unchanged');
+  t.equal(after.dataChunks, before.dataChunks, 'no chunk joined the index');
+  t.equal(after.objects, before.objects);
+
+  // Bad request documents.
+  const xml = async (path: string, body: string) => {
+    const b = Buffer.from(body);
+    return rawRequest(s.url, signedHead(s.url, 'POST', path, cred, sha256Hex(b), { 'content-length': String(b.length), 'content-type': 'application/xml' }).head, b);
+  };
+  t.match((await xml(`/${Bucket}?delete`, '<Delete><Object><Key>keep')).body, /MalformedXML/, 'malformed XML');
+  t.match((await xml(`/${Bucket}?delete`, '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><Delete><Object><Key>&e;</Key></Object></Delete>')).body, /MalformedXML/, 'entities are refused');
+  t.match((await xml(`/${Bucket}?delete`, `<Delete>${'<Object><Key>k</Key></Object>'.repeat(1001)}</Delete>`)).body, /MalformedXML/, 'more than 1000 keys');
+  t.match((await xml(`/${Bucket}?delete`, `<Delete><Object><Key>${'x'.repeat(3 * 1024 * 1024)}</Key></Object></Delete>`)).body, /InvalidRequest/, 'an oversized document');
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'keep' }))).ContentLength, 4, 'and the object they named survives');
+});

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import t from 'tap';
+import { pseudoRandomBytes } from '../helpers/data.js';
+import { bodyOf, startS3Server, type Transport } from '../helpers/s3.js';
+
+const MiB = 1024 * 1024;
+const md5 = (b: Uint8Array) => createHash('md5').update(b).digest();
+
+for (const transport of ['http', 'https'] as Transport[]) {
+  t.test(`over ${transport}`, async (t) => {
+    const s = await startS3Server(t, transport);
+    const s3 = s.client();
+    const Bucket = 'kopia-repo';
+    await s3.send(new CreateBucketCommand({ Bucket }));
+
+    t.test('lib-storage Upload: parts in flight, ETag md5-of-md5s-N, bytes round trip', async (t) => {
+      const data = pseudoRandomBytes(`upload-${transport}`, 23 * MiB + 12345);
+      const upload = new Upload({ client: s3, params: { Bucket, Key: 'backups/b2/b2.tar.gz', Body: Readable.from([data]) }, partSize: 5 * MiB, queueSize: 4 });
+      const done = await upload.done();
+      const parts = [0, 1, 2, 3, 4].map((i) => data.subarray(i * 5 * MiB, (i + 1) * 5 * MiB));
+      t.equal(done.ETag, `"${md5(Buffer.concat(parts.map(md5))).toString('hex')}-5"`);
+      const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'backups/b2/b2.tar.gz' }));
+      t.ok((await bodyOf(got.Body)).equals(data), 'byte for byte');
+      const part3 = await s3.send(new GetObjectCommand({ Bucket, Key: 'backups/b2/b2.tar.gz', PartNumber: 3 }));
+      t.equal(part3.PartsCount, 5);
+      t.equal(part3.ContentRange, `bytes ${10 * MiB}-${15 * MiB - 1}/${data.length}`);
+      t.ok((await bodyOf(part3.Body)).equals(parts[2]!), 'GET with partNumber returns that part');
+      await t.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'backups/b2/b2.tar.gz', PartNumber: 9 })), { name: 'InvalidPart' });
+    });
+
+    t.test('every multipart call by hand, with composite CRC32 checksums', async (t) => {
+      const Key = 'manual/object';
+      const create = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: 'application/x-kopia', Metadata: { m: '1' }, ChecksumAlgorithm: 'CRC32' }));
+      const UploadId = create.UploadId!;
+      t.equal(create.ChecksumAlgorithm, 'CRC32');
+      const p1 = pseudoRandomBytes('part-1', 5 * MiB);
+      const p2 = pseudoRandomBytes('part-2', 5 * MiB);
+      const p3 = pseudoRandomBytes('part-3', 1234);
+      const up = async (PartNumber: number, Body: Buffer) => s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ChecksumAlgorithm: 'CRC32' }));
+      const r3 = await up(3, p3);
+      const r1 = await up(1, p1);
+      const r2 = await up(2, pseudoRandomBytes('stale', 5 * MiB));
+      const r2b = await up(2, p2);
+      t.not(r2.ETag, r2b.ETag, 'a part uploaded again replaces the first');
+      t.ok(r1.ChecksumCRC32, 'part checksums are echoed');
+      const listed = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId }));
+      t.same(listed.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 5 * MiB], [2, 5 * MiB], [3, 1234]]);
+      t.equal(listed.Parts?.[0]?.ChecksumCRC32, r1.ChecksumCRC32);
+      const page = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, MaxParts: 1, PartNumberMarker: '1' }));
+      t.same(page.Parts?.map((p) => p.PartNumber), [2]);
+      t.equal(page.IsTruncated, true);
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket }));
+      t.same(uploads.Uploads?.map((u) => [u.Key, u.UploadId]), [[Key, UploadId]]);
+
+      await t.rejects(
+        s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 2, ETag: r2b.ETag }, { PartNumber: 1, ETag: r1.ETag }] } })),
+        { name: 'InvalidPartOrder' },
+      );
+      await t.rejects(
+        s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r2.ETag }] } })),
+        { name: 'InvalidPart' },
+        'an ETag that is not the part uploaded',
+      );
+      await t.rejects(
+        s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 3, ETag: r3.ETag }, { PartNumber: 4, ETag: r3.ETag }] } })),
+        { name: 'InvalidPart' },
+      );
+      const done = await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: r1.ETag, ChecksumCRC32: r1.ChecksumCRC32 },
+              { PartNumber: 2, ETag: r2b.ETag, ChecksumCRC32: r2b.ChecksumCRC32 },
+              { PartNumber: 3, ETag: r3.ETag, ChecksumCRC32: r3.ChecksumCRC32 },
+            ],
+          },
+        }),
+      );
+      t.match(done.ChecksumCRC32, /^[A-Za-z0-9+/]{6}==-3$/, 'a composite checksum, dash, part count');
+      const got = await s3.send(new GetObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));
+      t.ok((await bodyOf(got.Body)).equals(Buffer.concat([p1, p2, p3])));
+      t.equal(got.ChecksumCRC32, done.ChecksumCRC32, 'returned on GET; the SDK does not check a composite against the bytes');
+      t.same(got.Metadata, { m: '1' });
+      t.equal(got.ContentType, 'application/x-kopia');
+      t.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket }))).Uploads, undefined, 'the upload is gone');
+    });
+
+    t.test('full-object CRC64NVME, EntityTooSmall, abort, UploadPartCopy', async (t) => {
+      const Key = 'full/object';
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' }));
+      const a = pseudoRandomBytes('full-a', 5 * MiB);
+      const b = pseudoRandomBytes('full-b', 777);
+      const ra = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: a, ChecksumAlgorithm: 'CRC64NVME' }));
+      const rb = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: b, ChecksumAlgorithm: 'CRC64NVME' }));
+      const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: ra.ETag }, { PartNumber: 2, ETag: rb.ETag }] } }));
+      const whole = await s3.send(new PutObjectCommand({ Bucket, Key: 'full/single', Body: Buffer.concat([a, b]), ChecksumAlgorithm: 'CRC64NVME' }));
+      t.equal(done.ChecksumCRC64NVME, whole.ChecksumCRC64NVME, 'the full-object CRC combined from the parts equals the CRC of the whole');
+      const got = await s3.send(new GetObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));
+      t.ok((await bodyOf(got.Body)).equals(Buffer.concat([a, b])), 'and the SDK checked the bytes against it');
+
+      const small = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'small-parts' }));
+      const s1 = await s3.send(new UploadPartCommand({ Bucket, Key: 'small-parts', UploadId: small.UploadId, PartNumber: 1, Body: 'tiny' }));
+      const s2 = await s3.send(new UploadPartCommand({ Bucket, Key: 'small-parts', UploadId: small.UploadId, PartNumber: 2, Body: 'also tiny' }));
+      await t.rejects(
+        s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'small-parts', UploadId: small.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: s1.ETag }, { PartNumber: 2, ETag: s2.ETag }] } })),
+        { name: 'EntityTooSmall' },
+      );
+      await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'small-parts', UploadId: small.UploadId }));
+      await t.rejects(s3.send(new ListPartsCommand({ Bucket, Key: 'small-parts', UploadId: small.UploadId })), { name: 'NoSuchUpload' });
+      await t.rejects(s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'small-parts', UploadId: small.UploadId })), { name: 'NoSuchUpload' });
+      await t.rejects(s3.send(new HeadObjectCommand({ Bucket, Key: 'small-parts' })), { name: 'NotFound' });
+
+      // UploadPartCopy: a whole object (shared, no data) and a range of one (streamed).
+      const source = pseudoRandomBytes('copy-src', 6 * MiB);
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'copy/source', Body: source }));
+      const c = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'copy/assembled' }));
+      const c1 = await s3.send(new UploadPartCopyCommand({ Bucket, Key: 'copy/assembled', UploadId: c.UploadId, PartNumber: 1, CopySource: `${Bucket}/copy/source` }));
+      const c2 = await s3.send(new UploadPartCopyCommand({ Bucket, Key: 'copy/assembled', UploadId: c.UploadId, PartNumber: 2, CopySource: `${Bucket}/copy/source`, CopySourceRange: 'bytes=100-199' }));
+      t.equal(c1.CopyPartResult?.ETag, `"${md5(source).toString('hex')}"`);
+      t.equal(c2.CopyPartResult?.ETag, `"${md5(source.subarray(100, 200)).toString('hex')}"`);
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: 'copy/assembled',
+          UploadId: c.UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: c1.CopyPartResult?.ETag }, { PartNumber: 2, ETag: c2.CopyPartResult?.ETag }] },
+        }),
+      );
+      const assembled = await bodyOf((await s3.send(new GetObjectCommand({ Bucket, Key: 'copy/assembled' }))).Body);
+      t.ok(assembled.equals(Buffer.concat([source, source.subarray(100, 200)])));
+    });
+  });
+}
