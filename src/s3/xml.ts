@@ -33,7 +33,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
-  htmlEntities: false,
+  // Numeric character references (&#34;, as Go's encoder writes quotes) must decode; this is the switch for them.
+  htmlEntities: true,
   isArray: (name) => ['Object', 'Part', 'Tag'].includes(name),
 });
 
