@@ -7,7 +7,10 @@
  * CAIRN_BENCH_SWEEP_MB (generation size of the chunk-size sweep, default 256; 0 skips it),
  * CAIRN_BENCH_DIR (scratch, default bench/out).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,13 +19,16 @@ import { DEFAULT_AVG_SIZE } from '../src/chunking/parameters.js';
 import { DEFAULT_COMPRESSION_LEVEL } from '../src/store/store.js';
 import type { Ceilings } from './ceilings.js';
 import { materialize, planGenerations } from './generations.js';
+import { generated } from './generated.js';
 import { measure, table } from './measure.js';
+import { createBucket, rawGet, rawPut, sdkClient, sdkMultipart, type S3Target } from './s3-client.js';
 import type { GenerationFile, GenerationRow } from './phases.js';
 
 const env = process.env;
 const GEN_MB = Number(env.CAIRN_BENCH_GEN_MB ?? 1024);
 const BIG_GB = Number(env.CAIRN_BENCH_BIG_GB ?? 4);
 const SWEEP_MB = Number(env.CAIRN_BENCH_SWEEP_MB ?? 256);
+const S3 = (env.CAIRN_BENCH_S3 ?? '1') !== '0';
 const DIR = resolve(env.CAIRN_BENCH_DIR ?? 'bench/out');
 const GENERATIONS = 5;
 
@@ -93,6 +99,8 @@ async function main(): Promise<void> {
   say(`ratios to one-core ceilings: gen 1 ${(sp.rows[0]!.mbps / c[0]!.sha256).toFixed(2)}x sha256, ${(sp.rows[0]!.mbps / c[0]!.md5).toFixed(2)}x md5; ` +
     `gens 2-5 ${(avg(sp.rows.slice(1).map((r) => r.mbps)) / c[0]!.md5).toFixed(2)}x md5 (MD5 is one stream's serial floor)`);
 
+  if (S3) await s3Path(gens, sp);
+
   if (BIG_GB > 0) {
     type Big = {
       bytes: number;
@@ -139,6 +147,72 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(results, null, 2));
   say();
   say(`results: ${file}`);
+}
+
+/** The same generations through a Cairn server in a process of its own: one PUT stream, SDK multipart, GET. */
+async function s3Path(
+  gens: { path: string; bytes: number }[],
+  direct: { rows: GenerationRow[]; restore: { mbps: number } },
+): Promise<void> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./s3-server.js', import.meta.url)), join(DIR, 'units', 's3-server')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
+  const hello = (await next()) as { url: string; accessKeyId: string; secretAccessKey: string };
+  const target: S3Target = { url: hello.url, credentials: { accessKeyId: hello.accessKeyId, secretAccessKey: hello.secretAccessKey } };
+  const peak = async (): Promise<number> => {
+    child.stdin!.write('peak\n');
+    return (await next()).peakRssMiB as number;
+  };
+  const reset = () => child.stdin!.write('reset\n');
+  const client = sdkClient(target);
+  try {
+    await createBucket(client, 's3-single');
+    await createBucket(client, 's3-multipart');
+    const rows = [];
+    for (const [g, gen] of gens.entries()) {
+      reset();
+      const single = await measure(() => rawPut(target, 's3-single', `gen${g + 1}.tar`, createReadStream(gen.path, { highWaterMark: 1 << 20 }), gen.bytes));
+      const singleRss = await peak();
+      reset();
+      const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, gen.path, 8 * 1024 * 1024, 4));
+      const multiRss = await peak();
+      const directMbps = direct.rows[g]!.mbps;
+      rows.push({
+        generation: g + 1,
+        directMbps,
+        putMbps: gen.bytes / 1e6 / single.seconds,
+        multipartMbps: gen.bytes / 1e6 / multi.seconds,
+        serverPeakRssMiB: Math.max(singleRss, multiRss),
+      });
+    }
+    const last = gens.length;
+    const get = await measure(() => rawGet(target, 's3-single', `gen${last}.tar`));
+    const getMbps = get.value / 1e6 / get.seconds;
+    let big: { mbps: number; peakRssMiB: number } | undefined;
+    if (BIG_GB > 0) {
+      reset();
+      const bytes = BIG_GB * 2 ** 30;
+      const m = await measure(() => rawPut(target, 's3-single', 'big-object', Readable.from(generated(bytes, 3)), bytes));
+      big = { mbps: bytes / 1e6 / m.seconds, peakRssMiB: await peak() };
+    }
+    results.s3Path = { rows, getMbps, big };
+    say();
+    say('S3 path: the same generations through a server in its own process (client in the bench process, same 2 cores)');
+    say('  PUT: one signed PutObject streaming the file (UNSIGNED-PAYLOAD); multipart: the AWS SDK, 8 MiB parts, 4 in flight');
+    say(
+      table(
+        ['gen', 'direct MB/s', 'PUT MB/s', 'PUT/direct', 'multipart MB/s', 'multipart/direct', 'server peak RSS MiB'],
+        rows.map((r) => [r.generation, r.directMbps, r.putMbps, r.putMbps / r.directMbps, r.multipartMbps, r.multipartMbps / r.directMbps, r.serverPeakRssMiB]),
+      ),
+    );
+    say(`GET gen ${last}: ${getMbps.toFixed(0)} MB/s, ${(getMbps / direct.restore.mbps).toFixed(2)}x the direct restore (${direct.restore.mbps.toFixed(0)} MB/s)`);
+    if (big) say(`${BIG_GB} GiB object of new data through one PutObject: ${big.mbps.toFixed(0)} MB/s (generator in the client), server peak RSS ${big.peakRssMiB.toFixed(0)} MiB`);
+  } finally {
+    client.destroy();
+    child.stdin!.write('quit\n');
+  }
 }
 
 function avg(xs: number[]): number {

@@ -17,10 +17,12 @@ function render(node: Node): string {
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 
-/** A whole S3 document: declaration, root with the S3 namespace (errors have none). */
-export function document(root: string, children: Node[], namespaced = true): string {
+/** A whole S3 document: declaration, root with the S3 namespace (errors have none); the root holds elements or text. */
+export function document(root: string, content: Node[] | string, namespaced = true): string {
   const ns = namespaced ? ` xmlns="${S3_NAMESPACE}"` : '';
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${ns}>${children.map(render).join('')}</${root}>`;
+  const inner = typeof content === 'string' ? escapeXml(content) : content.map(render).join('');
+  if (inner === '') return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${ns}/>`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${ns}>${inner}</${root}>`;
 }
 
 /** S3's timestamps: ISO 8601 with milliseconds, UTC. */

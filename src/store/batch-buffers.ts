@@ -1,52 +1,125 @@
+/** A batch's shared memory: the chunks cut into it, and the records they are encoded into. */
+export interface Slot {
+  input: Uint8Array;
+  output: Uint8Array;
+}
+
 /**
- * The buffers one stream's batches are cut into: shared memory, so worker
- * threads read them in place, and a fixed number in flight, so a fast source
- * waits for the workers instead of filling the heap.
+ * Every stream's batch buffers come from here, one process-wide set reused
+ * forever: shared memory is never allocated per stream. (Worker threads keep
+ * their views of a shared buffer until their own, rare, garbage collection;
+ * buffers allocated per stream therefore pile up in a busy server.) At most
+ * `cap` slots are out, except that a stream holding no more than the buffer it
+ * is filling may always take one more, so streams cannot starve each other
+ * into a deadlock.
+ */
+export class SlotPool {
+  private readonly free = new Map<string, Slot[]>();
+  private out = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly cap: number,
+    private readonly recordHeaderBytes: number,
+  ) {}
+
+  /** A slot of these sizes; `mustProgress` takes one even past the cap. */
+  async take(inputSize: number, outputSize: number, mustProgress: boolean): Promise<Slot> {
+    while (!mustProgress && this.out >= this.cap) await new Promise<void>((r) => this.waiters.push(r));
+    this.out++;
+    const reused = this.free.get(`${inputSize}/${outputSize}`)?.pop();
+    if (reused) return reused;
+    return { input: new Uint8Array(new SharedArrayBuffer(inputSize)), output: new Uint8Array(new SharedArrayBuffer(outputSize)) };
+  }
+
+  give(slot: Slot): void {
+    this.out--;
+    const key = `${slot.input.length}/${slot.output.length}`;
+    const list = this.free.get(key) ?? [];
+    if (list.length < this.cap) list.push(slot);
+    this.free.set(key, list);
+    this.waiters.shift()?.();
+  }
+
+  /** The output a batch of `size` bytes needs: every chunk raw, each with its record header. */
+  outputFor(size: number, minChunk: number): number {
+    return size + (Math.floor(size / minChunk) + 1) * this.recordHeaderBytes;
+  }
+
+  get slotsOut(): number {
+    return this.out;
+  }
+}
+
+/**
+ * One stream's share of the pool: at most `limit` batches between the source
+ * and the container, so a fast source waits for the workers and the disk.
  */
 export class BatchBuffers {
-  private readonly free: Uint8Array[] = [];
-  /** The records of a batch are encoded into the output buffer paired with its input buffer. */
-  private readonly outputs = new WeakMap<Uint8Array, Uint8Array>();
-  private inUse = 0;
+  private readonly held = new Map<Uint8Array, Slot>();
+  private reserved: Slot | null = null;
   private waiters: { resolve(): void; reject(err: Error): void }[] = [];
   private failure: Error | null = null;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly pool: SlotPool,
+    private readonly limit: number,
+    private readonly size: number,
+    private readonly minChunk: number,
+  ) {}
 
-  /** For ChunkBatcher: never blocks; waitForRoom() is the brake. */
+  /** For ChunkBatcher: takes the slot reserved by waitForRoom(). */
   readonly allocate = (size: number): Uint8Array => {
-    this.inUse++;
-    const reused = this.free.pop();
-    if (reused && reused.length === size) return reused;
-    return new Uint8Array(new SharedArrayBuffer(size));
+    const slot = this.reserved;
+    if (!slot || size !== this.size) throw new Error('batch buffer allocated without room reserved');
+    this.reserved = null;
+    this.held.set(slot.input, slot);
+    return slot.input;
   };
 
-  /** The shared output buffer that goes with an input buffer: room for every chunk raw plus its record header. */
-  outputFor(buffer: Uint8Array, recordHeaderBytes: number, minChunk: number): Uint8Array {
-    let out = this.outputs.get(buffer);
-    if (!out) {
-      const size = buffer.length + (Math.floor(buffer.length / minChunk) + 1) * recordHeaderBytes;
-      out = new Uint8Array(new SharedArrayBuffer(size));
-      this.outputs.set(buffer, out);
+  /** Waits until the stream may start another batch, with a slot reserved for it. */
+  async waitForRoom(): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.held.size < this.limit) break;
+      await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     }
-    return out;
+    if (!this.reserved) {
+      // Holding at most the buffer being filled, a stream may always go on (see SlotPool).
+      const slot = await this.pool.take(this.size, this.pool.outputFor(this.size, this.minChunk), this.held.size <= 1);
+      if (this.failure) {
+        this.pool.give(slot);
+        throw this.failure;
+      }
+      this.reserved = slot;
+    }
   }
 
-  release(buffer: Uint8Array): void {
-    this.inUse--;
-    if (this.free.length < this.limit) this.free.push(buffer);
-    while (this.inUse < this.limit && this.waiters.length > 0) this.waiters.shift()!.resolve();
+  /** The output buffer paired with an input buffer. */
+  outputFor(input: Uint8Array): Uint8Array {
+    return this.held.get(input)!.output;
   }
 
-  waitForRoom(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.inUse < this.limit) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  /** A batch has left the pipeline: its slot goes back to the pool. */
+  release(input: Uint8Array): void {
+    const slot = this.held.get(input);
+    if (!slot) return;
+    this.held.delete(input);
+    this.pool.give(slot);
+    this.waiters.shift()?.resolve();
   }
 
   /** Wakes every waiter with the error: the stream is failing. */
   fail(err: Error): void {
     this.failure ??= err;
     for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+
+  /** At the end of the stream, when nothing reads its buffers any more: every slot goes back. */
+  dispose(): void {
+    if (this.reserved) this.pool.give(this.reserved);
+    this.reserved = null;
+    for (const slot of this.held.values()) this.pool.give(slot);
+    this.held.clear();
   }
 }

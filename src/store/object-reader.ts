@@ -13,61 +13,107 @@ interface Span {
   container: number;
   start: number;
   end: number;
+  rawBytes: number;
   refs: ChunkRef[];
   locations: ChunkLocation[];
 }
 
-interface SpanData {
-  data: Buffer;
+/** Decoded bytes of the object from objectOffset, in a pooled slot until released. */
+interface Piece {
+  view: Buffer;
   objectOffset: number;
+  release(): void;
 }
 
 /**
  * Streams an object's bytes: walks the recipe from the first chunk of the
  * range, reads neighbouring records in one span, and has workers check and
- * decode spans while the consumer takes the previous ones.
+ * decode spans while the consumer takes the previous ones. Spans are read and
+ * decoded into slots of a process-wide pool, so a read allocates no large
+ * buffers: `pump` hands each decoded view to a sink and takes the slot back
+ * once the sink is done with it.
  */
 export class ObjectReader {
   private readonly nodes = new NodeCache(256);
 
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Yields bytes [start, end) of the object whose recipe is given. */
+  /** Yields bytes [start, end) of the object, each piece a buffer of its own. */
   async *read(root: Buffer | null, height: number, start: number, end: number): AsyncGenerator<Buffer> {
+    for await (const p of this.pieces(root, height, start, end)) {
+      const copy = Buffer.from(p.view);
+      p.release();
+      yield copy;
+    }
+  }
+
+  /**
+   * Hands bytes [start, end) to `sink` piece by piece, without copying: each
+   * view is valid until the sink's promise settles (for a socket: until the
+   * write has been taken by the kernel).
+   */
+  async pump(root: Buffer | null, height: number, start: number, end: number, sink: (view: Buffer) => Promise<void> | void): Promise<void> {
+    for await (const p of this.pieces(root, height, start, end)) {
+      try {
+        await sink(p.view);
+      } finally {
+        p.release();
+      }
+    }
+  }
+
+  private async *pieces(root: Buffer | null, height: number, start: number, end: number): AsyncGenerator<Piece> {
     if (!root || start >= end) return;
     const { readSpanBytes, readAhead } = this.ctx.settings;
-    const queue: Promise<SpanData>[] = [];
-    const buffers = new SpanBuffers(readSpanBytes + RECORD_HEADER_BYTES + this.ctx.cutter.parameters.maxSize);
+    const maxChunk = this.ctx.cutter.parameters.maxSize;
+    const inputSize = readSpanBytes + RECORD_HEADER_BYTES + maxChunk;
+    // Raw bytes are bounded too: a span of very compressible chunks decodes to far more than it stores.
+    const rawLimit = 2 * readSpanBytes;
+    const outputSize = rawLimit + maxChunk;
+    const queue: Promise<Piece>[] = [];
     let span: Span | null = null;
     const flush = (): void => {
       if (!span) return;
-      const p = this.readSpan(span, buffers);
+      const p = this.readSpan(span, inputSize, outputSize, queue.length === 0);
       p.catch(() => undefined); // observed in order below; a consumer that stops early must not leave it unhandled
       queue.push(p);
       span = null;
     };
-    for await (const ref of walkRecipe(this.loadNode, root, height, start)) {
-      if (ref.objectOffset >= end) break;
-      const loc = this.locate(ref.fingerprint);
-      const s = span as Span | null;
-      if (s && s.container === loc.container && s.end === loc.offset && s.end - s.start < readSpanBytes) {
-        s.end = loc.offset + RECORD_HEADER_BYTES + loc.storedLength;
-        s.refs.push(ref);
-        s.locations.push(loc);
-      } else {
-        flush();
-        span = {
-          container: loc.container,
-          start: loc.offset,
-          end: loc.offset + RECORD_HEADER_BYTES + loc.storedLength,
-          refs: [ref],
-          locations: [loc],
-        };
+    try {
+      for await (const ref of walkRecipe(this.loadNode, root, height, start)) {
+        if (ref.objectOffset >= end) break;
+        const loc = this.locate(ref.fingerprint);
+        const s = span as Span | null;
+        if (
+          s &&
+          s.container === loc.container &&
+          s.end === loc.offset &&
+          s.end - s.start < readSpanBytes &&
+          s.rawBytes + ref.rawLength <= rawLimit
+        ) {
+          s.end = loc.offset + RECORD_HEADER_BYTES + loc.storedLength;
+          s.rawBytes += ref.rawLength;
+          s.refs.push(ref);
+          s.locations.push(loc);
+        } else {
+          flush();
+          span = {
+            container: loc.container,
+            start: loc.offset,
+            end: loc.offset + RECORD_HEADER_BYTES + loc.storedLength,
+            rawBytes: ref.rawLength,
+            refs: [ref],
+            locations: [loc],
+          };
+        }
+        while (queue.length >= readAhead) yield trim(await queue.shift()!, start, end);
       }
-      while (queue.length >= readAhead) yield trim(await queue.shift()!, start, end);
+      flush();
+      while (queue.length > 0) yield trim(await queue.shift()!, start, end);
+    } finally {
+      // Stopped early or failed: slots still in flight go back once their reads settle.
+      for (const p of queue.splice(0)) p.then((piece) => piece.release(), () => undefined);
     }
-    flush();
-    while (queue.length > 0) yield trim(await queue.shift()!, start, end);
   }
 
   /** Where a chunk is; a recipe naming an unindexed chunk is damage. */
@@ -77,35 +123,39 @@ export class ObjectReader {
     return loc;
   }
 
-  private async readSpan(span: Span, buffers: SpanBuffers): Promise<SpanData> {
-    const shared = buffers.take(span.end - span.start);
-    try {
-      return await this.decodeSpan(span, shared);
-    } finally {
-      buffers.give(shared);
-    }
-  }
-
-  private async decodeSpan(span: Span, shared: Uint8Array): Promise<SpanData> {
+  private async readSpan(span: Span, inputSize: number, outputSize: number, mustProgress: boolean): Promise<Piece> {
+    const pool = this.ctx.compute.readSlots;
     const length = span.end - span.start;
-    const got = await this.ctx.containers.readInto(span.container, span.start, shared.subarray(0, length));
-    const bytes = shared.subarray(0, got);
-    const n = span.refs.length;
-    const records = new Uint32Array(2 * n);
-    const fps = Buffer.allocUnsafe(n * FINGERPRINT_BYTES);
-    for (let i = 0; i < n; i++) {
-      records[2 * i] = span.locations[i]!.offset - span.start;
-      records[2 * i + 1] = span.refs[i]!.rawLength;
-      span.refs[i]!.fingerprint.copy(fps, i * FINGERPRINT_BYTES);
-    }
+    const slot = await pool.take(Math.max(inputSize, length), Math.max(outputSize, span.rawBytes), mustProgress);
+    let released = false;
+    const release = (): void => {
+      if (!released) pool.give(slot);
+      released = true;
+    };
     try {
-      const data = await this.ctx.compute.decode(bytes, records, fps, this.ctx.settings.verifyFingerprintsOnRead);
-      return { data, objectOffset: span.refs[0]!.objectOffset };
-    } catch (err) {
-      if (err instanceof CorruptRecordError) {
-        const loc = span.locations[err.index]!;
-        throw new CorruptChunkError(err.message, span.container, loc.offset, span.refs[err.index]!.fingerprint.toString('hex'));
+      const got = await this.ctx.containers.readInto(span.container, span.start, slot.input.subarray(0, length));
+      const n = span.refs.length;
+      const records = new Uint32Array(2 * n);
+      const fps = Buffer.allocUnsafe(n * FINGERPRINT_BYTES);
+      for (let i = 0; i < n; i++) {
+        records[2 * i] = span.locations[i]!.offset - span.start;
+        records[2 * i + 1] = span.refs[i]!.rawLength;
+        span.refs[i]!.fingerprint.copy(fps, i * FINGERPRINT_BYTES);
       }
+      let written: number;
+      try {
+        written = await this.ctx.compute.decode(slot.input.subarray(0, got), records, fps, this.ctx.settings.verifyFingerprintsOnRead, slot.output);
+      } catch (err) {
+        if (err instanceof CorruptRecordError) {
+          const loc = span.locations[err.index]!;
+          throw new CorruptChunkError(err.message, span.container, loc.offset, span.refs[err.index]!.fingerprint.toString('hex'));
+        }
+        throw err;
+      }
+      const view = Buffer.from(slot.output.buffer, slot.output.byteOffset, written);
+      return { view, objectOffset: span.refs[0]!.objectOffset, release };
+    } catch (err) {
+      release();
       throw err;
     }
   }
@@ -142,31 +192,11 @@ export class ObjectReader {
   };
 }
 
-/**
- * Shared buffers that spans are read into and decoded from in place, reused
- * for the whole read: only the decoded output, which the consumer keeps, is a
- * new allocation. A span larger than usual (one huge record) gets its own.
- */
-class SpanBuffers {
-  private readonly free: Uint8Array[] = [];
-
-  /** size: a span's limit plus the largest record, which may take it past the limit. */
-  constructor(private readonly size: number) {}
-
-  take(length: number): Uint8Array {
-    if (length > this.size) return new Uint8Array(new SharedArrayBuffer(length));
-    return this.free.pop() ?? new Uint8Array(new SharedArrayBuffer(this.size));
-  }
-
-  give(buffer: Uint8Array): void {
-    if (buffer.length === this.size) this.free.push(buffer);
-  }
-}
-
-function trim(s: SpanData, start: number, end: number): Buffer {
-  const from = Math.max(0, start - s.objectOffset);
-  const to = Math.min(s.data.length, end - s.objectOffset);
-  return from === 0 && to === s.data.length ? s.data : s.data.subarray(from, to);
+function trim(p: Piece, start: number, end: number): Piece {
+  const from = Math.max(0, start - p.objectOffset);
+  const to = Math.min(p.view.length, end - p.objectOffset);
+  if (from === 0 && to === p.view.length) return p;
+  return { ...p, view: p.view.subarray(from, to), objectOffset: p.objectOffset + from };
 }
 
 class NodeCache {

@@ -76,12 +76,14 @@ export class ObjectWriter {
 
   constructor(private readonly ctx: StoreContext) {
     this.stream = ctx.compute.newStream();
-    this.buffers = new BatchBuffers(ctx.settings.batchesInFlight);
+    const p = ctx.cutter.parameters;
+    this.buffers = new BatchBuffers(ctx.compute.slots, ctx.settings.batchesInFlight, Math.max(ctx.settings.batchSize, 2 * p.maxSize), p.minSize);
     this.recipe = new RecipeBuilder((node, level) => this.storeNode(node, level));
   }
 
   /** Reads the whole source into chunks and a recipe. Throws (and leaves nothing behind after abort()) on failure. */
   async ingest(source: AsyncIterable<Uint8Array>, sizeLimit = Number.POSITIVE_INFINITY): Promise<IngestResult> {
+    await this.buffers.waitForRoom();
     const batcher = new ChunkBatcher(this.ctx.cutter, this.buffers.allocate, this.ctx.settings.batchSize);
     let size = 0;
     for await (const piece of source) {
@@ -148,6 +150,8 @@ export class ObjectWriter {
       const replaced = await done;
       this.phase = 'committed';
       this.releaseContainer();
+      await Promise.allSettled(this.inFlight);
+      this.buffers.dispose();
       return replaced;
     } catch (err) {
       this.phase = 'ingested';
@@ -166,6 +170,7 @@ export class ObjectWriter {
     this.phase = 'aborted';
     this.fail(new Error('stream aborted'));
     await Promise.allSettled([...this.inFlight, this.classifyTail, this.writeTail]);
+    this.buffers.dispose();
     try {
       this.ctx.index.dropStaged(this.session);
     } catch {
@@ -253,7 +258,7 @@ export class ObjectWriter {
     if (newIndexes.length > 0) {
       newFps = Buffer.allocUnsafe(newIndexes.length * FINGERPRINT_BYTES);
       newIndexes.forEach((i, j) => fps.copy(newFps!, j * FINGERPRINT_BYTES, i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES));
-      out = this.buffers.outputFor(batch.buffer, RECORD_HEADER_BYTES, this.ctx.cutter.parameters.minSize);
+      out = this.buffers.outputFor(batch.buffer);
       encoded = this.ctx.compute.encode(
         batch.data,
         Uint32Array.from(chunks),

@@ -1,5 +1,7 @@
 import { WorkerJobError, WorkerPool } from '../compute/worker-pool.js';
 import type { ChunkKind } from './container-format.js';
+import { SlotPool } from './batch-buffers.js';
+import { RECORD_HEADER_BYTES } from './container-format.js';
 import { CorruptRecordError, type EncodeResult, type VerifiedRecord } from './store-jobs.js';
 
 export { CorruptRecordError };
@@ -8,6 +10,10 @@ export { CorruptRecordError };
 export class StoreCompute {
   private static sharedInstance: StoreCompute | null = null;
   private nextStream = 1;
+  /** The batch buffers of every stream in the process: reused, never allocated per stream. */
+  readonly slots = new SlotPool(32, RECORD_HEADER_BYTES);
+  /** The span buffers of every read in the process, likewise. */
+  readonly readSlots = new SlotPool(16, RECORD_HEADER_BYTES);
 
   constructor(readonly pool: WorkerPool) {}
 
@@ -51,18 +57,10 @@ export class StoreCompute {
     return this.pool.run<EncodeResult>('encode', { data, chunks, fingerprints, kind, level, out });
   }
 
-  /** Checks and decodes the records of a span (shared memory is read in place; a whole buffer is handed over). */
-  async decode(span: Uint8Array, records: Uint32Array, fingerprints: Uint8Array, verifyFingerprints: boolean): Promise<Buffer> {
-    // The output is allocated here and lent to the worker: allocating it there and freeing it here
-    // strands memory in the worker's malloc arena.
-    let total = 0;
-    for (let i = 1; i < records.length; i += 2) total += records[i]!;
-    const out = new ArrayBuffer(total);
-    const transfer: ArrayBuffer[] = [out];
-    if (isWholeBuffer(span)) transfer.push(span.buffer as ArrayBuffer);
+  /** Checks and decodes the records of a span (shared memory, read in place) into out; resolves to the bytes written. */
+  async decode(span: Uint8Array, records: Uint32Array, fingerprints: Uint8Array, verifyFingerprints: boolean, out: Uint8Array): Promise<number> {
     try {
-      const filled = await this.pool.run<Uint8Array>('decode', { span, records, fingerprints, verifyFingerprints, out }, transfer);
-      return toBuffer(filled);
+      return await this.pool.run<number>('decode', { span, records, fingerprints, verifyFingerprints, out });
     } catch (err) {
       if (err instanceof WorkerJobError && err.name === 'CorruptRecordError') {
         throw new CorruptRecordError(err.message, (err.details as { index: number }).index);

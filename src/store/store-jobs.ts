@@ -44,8 +44,8 @@ export interface DecodeJob {
   records: Uint32Array;
   fingerprints: Uint8Array;
   verifyFingerprints: boolean;
-  /** Lent by the caller, exactly the total raw length, and handed back filled. */
-  out: ArrayBuffer;
+  /** Shared memory of at least the total raw length: the decoded bytes go here, end to end. */
+  out: Uint8Array;
 }
 
 export interface VerifyJob {

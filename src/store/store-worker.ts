@@ -91,7 +91,7 @@ function encode(job: EncodeJob): JobResult {
 /** Checks and decodes records of one span read from a container, in order. */
 function decode(job: DecodeJob): JobResult {
   const n = job.records.length / 2;
-  const out = Buffer.from(job.out);
+  const out = Buffer.from(job.out.buffer, job.out.byteOffset, job.out.byteLength);
   const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
   let o = 0;
   for (let i = 0; i < n; i++) {
@@ -118,7 +118,7 @@ function decode(job: DecodeJob): JobResult {
     }
     o += rawLength;
   }
-  return { value: out, transfer: [out.buffer] };
+  return { value: o };
 }
 
 /** Fully checks every record at the given offsets of a span: header, checksum, codec, fingerprint. */

@@ -85,11 +85,18 @@ export interface GetResult {
   body: Readable;
 }
 
+export interface OpenedObject {
+  info: ObjectInfo;
+  start: number;
+  end: number;
+  pump(sink: (view: Buffer) => Promise<void> | void): Promise<void>;
+}
+
 export const DEFAULT_CONTAINER_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 const DEFAULT_SETTINGS: StoreSettings = {
-  batchSize: 4 * 1024 * 1024,
+  batchSize: 2 * 1024 * 1024,
   batchesInFlight: 8,
   compressionLevel: DEFAULT_COMPRESSION_LEVEL,
   readSpanBytes: 2 * 1024 * 1024,
@@ -194,6 +201,12 @@ export class ChunkStore {
 
   /** Streams an object or a byte range of it. Damaged bytes end the stream with an error, never wrong data. */
   async get(key: string, range?: ByteRange): Promise<GetResult> {
+    const { row, start, end } = this.resolveRange(key, range);
+    const body = Readable.from(this.reader.read(row.recipeRoot, row.recipeHeight, start, end), { objectMode: false });
+    return { info: objectInfo(row), start, end, body };
+  }
+
+  private resolveRange(key: string, range?: ByteRange): { row: ObjectRow; start: number; end: number } {
     const row = this.row(key);
     let start = 0;
     let end = row.size;
@@ -202,8 +215,22 @@ export class ChunkStore {
       end = Math.min(range.end ?? row.size, row.size);
       if (!Number.isInteger(start) || start < 0 || start >= row.size || end <= start) throw new InvalidRangeError(row.size);
     }
-    const body = Readable.from(this.reader.read(row.recipeRoot, row.recipeHeight, start, end), { objectMode: false });
-    return { info: objectInfo(row), start, end, body };
+    return { row, start, end };
+  }
+
+  /**
+   * Like get, for a consumer that writes bytes straight on (a socket): `pump`
+   * hands each piece to the sink without copying; a piece is valid until the
+   * sink's promise settles.
+   */
+  async open(key: string, range?: ByteRange): Promise<OpenedObject> {
+    const { row, start, end } = this.resolveRange(key, range);
+    return {
+      info: objectInfo(row),
+      start,
+      end,
+      pump: (sink) => this.reader.pump(row.recipeRoot, row.recipeHeight, start, end, sink),
+    };
   }
 
   /** Removes an object. The chunks it alone used are reclaimed by garbage collection. */

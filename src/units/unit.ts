@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { EntityTooLargeError } from '../store/errors.js';
 import type { ObjectInfo } from '../store/object-info.js';
 import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.js';
-import type { ByteRange, ChunkStore, GetResult, PutOptions } from '../store/store.js';
+import type { ByteRange, ChunkStore, GetResult, OpenedObject, PutOptions } from '../store/store.js';
 import { QuotaExceededError } from './errors.js';
 import { quotaState, type Quota, type QuotaState } from './quota.js';
 
@@ -129,6 +129,20 @@ export class Unit {
     const body: Readable = r.body.pipe(counter);
     r.body.on('error', (err) => counter.destroy(err));
     return { ...r, body };
+  }
+
+  /** Opens an object for a consumer that writes the bytes straight on, counting them as they leave. */
+  async open(key: string, range?: ByteRange): Promise<OpenedObject> {
+    const o = await this.store.open(key, range);
+    const traffic = this.traffic;
+    return {
+      ...o,
+      pump: (sink) =>
+        o.pump((view) => {
+          traffic.bytesOut += view.length;
+          return sink(view);
+        }),
+    };
   }
 
   async delete(key: string): Promise<boolean> {

@@ -16,5 +16,6 @@ t.test('request documents: numeric references decode once; DTDs and broken XML a
 t.test('answers escape what they carry', async (t) => {
   t.equal(escapeXml(`<a & "b" 'c'>`), '&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;');
   const doc = document('ListBucketResult', [['Key', 'a<b&c'], null, false, ['Size', 3]]);
+  t.equal(document('VersioningConfiguration', []), '<?xml version="1.0" encoding="UTF-8"?>\n<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>');
   t.equal(doc, '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Key>a&lt;b&amp;c</Key><Size>3</Size></ListBucketResult>');
 });

@@ -70,10 +70,7 @@ export const getBucketLocation: Operation = {
   async run(call: S3Call) {
     const region = call.options.region;
     // us-east-1 is the empty constraint: clients read an empty element as us-east-1.
-    const body =
-      region === 'us-east-1'
-        ? `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>`
-        : document('LocationConstraint', []).replace('></LocationConstraint>', `>${region}</LocationConstraint>`);
+    const body = document('LocationConstraint', region === 'us-east-1' ? '' : region);
     sendXml(call, 200, body);
   },
 };

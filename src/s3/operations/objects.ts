@@ -103,8 +103,34 @@ async function objectAnswer(call: S3Call, head: boolean): Promise<void> {
     call.reply.code(status).send();
     return;
   }
-  const got = await unit.get(key, { start, end });
-  call.reply.code(status).send(got.body);
+  const opened = await unit.open(key, { start, end });
+  await sendBody(call, status, opened.pump);
+}
+
+/**
+ * Writes the body straight to the socket from the read path's pooled buffers:
+ * each piece goes back to the pool once the kernel has taken it. A failure
+ * after the headers (stored bytes that fail their checks) cuts the
+ * connection: the client sees a short body, never wrong bytes.
+ */
+async function sendBody(call: S3Call, status: number, pump: (sink: (view: Buffer) => Promise<void>) => Promise<void>): Promise<void> {
+  const { reply } = call;
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(status, reply.getHeaders() as Record<string, string>);
+  try {
+    await pump(
+      (view) =>
+        new Promise<void>((resolve, reject) => {
+          if (res.destroyed) return reject(new Error('the client went away'));
+          res.write(view, (err) => (err ? reject(err) : resolve()));
+        }),
+    );
+    res.end();
+  } catch (err) {
+    call.req.log.warn({ err }, 'a GET failed after its headers were sent');
+    res.destroy(err as Error);
+  }
 }
 
 const OVERRIDES: [string, string][] = [

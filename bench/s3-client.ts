@@ -1,0 +1,58 @@
+import { createReadStream } from 'node:fs';
+import { request } from 'node:http';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { signRequest, type SigningCredentials } from '../src/sigv4/signer.js';
+
+export interface S3Target {
+  url: string;
+  credentials: SigningCredentials;
+}
+
+function signed(t: S3Target, method: string, path: string, headers: Record<string, string>): Record<string, string> {
+  const h = signRequest({ method, url: new URL(path, t.url), headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers } }, { credentials: t.credentials, region: 'us-east-1', service: 's3' });
+  delete h.host;
+  return h;
+}
+
+/** One PutObject streaming a source with UNSIGNED-PAYLOAD: the least a client can add (minio-go over HTTPS does this). */
+export function rawPut(t: S3Target, bucket: string, key: string, source: Readable, length: number): Promise<void> {
+  const path = `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, t.url), { method: 'PUT', headers: signed(t, 'PUT', path, { 'content-length': String(length) }) }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PUT ${res.statusCode}: ${body.slice(0, 300)}`))));
+    });
+    req.on('error', reject);
+    source.pipe(req);
+  });
+}
+
+/** One GetObject, read to the end and thrown away; resolves to the bytes read. */
+export function rawGet(t: S3Target, bucket: string, key: string): Promise<number> {
+  const path = `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, t.url), { method: 'GET', headers: signed(t, 'GET', path, {}) }, (res) => {
+      let n = 0;
+      res.on('data', (d: Buffer) => (n += d.length));
+      res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export function sdkClient(t: S3Target): S3Client {
+  return new S3Client({ endpoint: t.url, region: 'us-east-1', forcePathStyle: true, credentials: t.credentials, maxAttempts: 1 });
+}
+
+export async function createBucket(client: S3Client, bucket: string): Promise<void> {
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+/** The SDK's managed upload from a file: multipart, `inFlight` parts at a time, its default checksums on. */
+export async function sdkMultipart(client: S3Client, bucket: string, key: string, file: string, partSize: number, inFlight: number): Promise<void> {
+  await new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(file, { highWaterMark: 1 << 20 }) }, partSize, queueSize: inFlight }).done();
+}
