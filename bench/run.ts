@@ -8,7 +8,7 @@
  * CAIRN_BENCH_DIR (scratch, default bench/out).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import type { Ceilings } from './ceilings.js';
 import { materialize, planGenerations } from './generations.js';
 import { generated } from './generated.js';
 import { measure, table } from './measure.js';
-import { createBucket, rawGet, rawPut, sdkClient, sdkMultipart, type S3Target } from './s3-client.js';
+import { createBucket, listAll, rawGet, rawPut, sdkClient, sdkMultipart, type S3Target } from './s3-client.js';
 import type { GenerationFile, GenerationRow } from './phases.js';
 
 const env = process.env;
@@ -29,6 +29,7 @@ const GEN_MB = Number(env.CAIRN_BENCH_GEN_MB ?? 1024);
 const BIG_GB = Number(env.CAIRN_BENCH_BIG_GB ?? 4);
 const SWEEP_MB = Number(env.CAIRN_BENCH_SWEEP_MB ?? 256);
 const S3 = (env.CAIRN_BENCH_S3 ?? '1') !== '0';
+const LIST_OBJECTS = Number(env.CAIRN_BENCH_LIST_OBJECTS ?? 100_000);
 const DIR = resolve(env.CAIRN_BENCH_DIR ?? 'bench/out');
 const GENERATIONS = 5;
 
@@ -166,6 +167,12 @@ async function s3Path(
     return (await next()).peakRssMiB as number;
   };
   const reset = () => child.stdin!.write('reset\n');
+  // CPU seconds of the server process, from /proc: what the server spent, apart from the client.
+  const serverCpu = (): number => {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
   const client = sdkClient(target);
   try {
     await createBucket(client, 's3-single');
@@ -173,10 +180,14 @@ async function s3Path(
     const rows = [];
     for (const [g, gen] of gens.entries()) {
       reset();
+      let cpu0 = serverCpu();
       const single = await measure(() => rawPut(target, 's3-single', `gen${g + 1}.tar`, createReadStream(gen.path, { highWaterMark: 1 << 20 }), gen.bytes));
+      const singleServerCpu = serverCpu() - cpu0;
       const singleRss = await peak();
       reset();
+      cpu0 = serverCpu();
       const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, gen.path, 8 * 1024 * 1024, 4));
+      const multiServerCpu = serverCpu() - cpu0;
       const multiRss = await peak();
       const directMbps = direct.rows[g]!.mbps;
       rows.push({
@@ -185,10 +196,14 @@ async function s3Path(
         putMbps: gen.bytes / 1e6 / single.seconds,
         multipartMbps: gen.bytes / 1e6 / multi.seconds,
         serverPeakRssMiB: Math.max(singleRss, multiRss),
+        putCpu: `${singleServerCpu.toFixed(2)}/${single.cpuSeconds.toFixed(2)}`,
+        multipartCpu: `${multiServerCpu.toFixed(2)}/${multi.cpuSeconds.toFixed(2)}`,
       });
     }
     const last = gens.length;
+    const getCpu0 = serverCpu();
     const get = await measure(() => rawGet(target, 's3-single', `gen${last}.tar`));
+    const getServerCpu = serverCpu() - getCpu0;
     const getMbps = get.value / 1e6 / get.seconds;
     let big: { mbps: number; peakRssMiB: number } | undefined;
     if (BIG_GB > 0) {
@@ -197,17 +212,34 @@ async function s3Path(
       const m = await measure(() => rawPut(target, 's3-single', 'big-object', Readable.from(generated(bytes, 3)), bytes));
       big = { mbps: bytes / 1e6 / m.seconds, peakRssMiB: await peak() };
     }
-    results.s3Path = { rows, getMbps, big };
+    child.stdin!.write(`populate ${LIST_OBJECTS}\n`);
+    const populated = (await next()) as { seconds: number };
+    const listing = [];
+    for (const [what, query] of [
+      ['every key, 1000 a page', {}],
+      ['top level, delimiter /', { delimiter: '/' }],
+      ['one prefix of 1000 keys', { prefix: 'ns042/' }],
+    ] as [string, Record<string, string>][]) {
+      const m = await measure(() => listAll(target, 'listing', query));
+      const [pages, keys, prefixes] = m.value;
+      listing.push({ what, pages, keys, prefixes, seconds: m.seconds, msPerPage: (m.seconds * 1000) / pages });
+    }
+    results.s3Path = { rows, getMbps, big, listing, populateSeconds: populated.seconds };
     say();
     say('S3 path: the same generations through a server in its own process (client in the bench process, same 2 cores)');
     say('  PUT: one signed PutObject streaming the file (UNSIGNED-PAYLOAD); multipart: the AWS SDK, 8 MiB parts, 4 in flight');
     say(
       table(
-        ['gen', 'direct MB/s', 'PUT MB/s', 'PUT/direct', 'multipart MB/s', 'multipart/direct', 'server peak RSS MiB'],
-        rows.map((r) => [r.generation, r.directMbps, r.putMbps, r.putMbps / r.directMbps, r.multipartMbps, r.multipartMbps / r.directMbps, r.serverPeakRssMiB]),
+        ['gen', 'direct MB/s', 'PUT MB/s', 'PUT/direct', 'cpu s server/client', 'multipart MB/s', 'multipart/direct', 'cpu s server/client', 'server peak RSS MiB'],
+        rows.map((r) => [r.generation, r.directMbps, r.putMbps, r.putMbps / r.directMbps, r.putCpu, r.multipartMbps, r.multipartMbps / r.directMbps, r.multipartCpu, r.serverPeakRssMiB]),
       ),
     );
-    say(`GET gen ${last}: ${getMbps.toFixed(0)} MB/s, ${(getMbps / direct.restore.mbps).toFixed(2)}x the direct restore (${direct.restore.mbps.toFixed(0)} MB/s)`);
+    say(
+      `GET gen ${last}: ${getMbps.toFixed(0)} MB/s, ${(getMbps / direct.restore.mbps).toFixed(2)}x the direct restore (${direct.restore.mbps.toFixed(0)} MB/s); ` +
+        `cpu s server/client ${getServerCpu.toFixed(2)}/${get.cpuSeconds.toFixed(2)}`,
+    );
+    say(`ListObjectsV2 on a unit of ${LIST_OBJECTS} objects (100 prefixes of ${LIST_OBJECTS / 100}; made in ${populated.seconds.toFixed(0)} s by copies):`);
+    say(table(['listing', 'pages', 'keys', 'prefixes', 'seconds', 'ms a page'], listing.map((l) => [l.what, l.pages, l.keys, l.prefixes, l.seconds, l.msPerPage])));
     if (big) say(`${BIG_GB} GiB object of new data through one PutObject: ${big.mbps.toFixed(0)} MB/s (generator in the client), server peak RSS ${big.peakRssMiB.toFixed(0)} MiB`);
   } finally {
     client.destroy();

@@ -56,3 +56,30 @@ export async function createBucket(client: S3Client, bucket: string): Promise<vo
 export async function sdkMultipart(client: S3Client, bucket: string, key: string, file: string, partSize: number, inFlight: number): Promise<void> {
   await new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(file, { highWaterMark: 1 << 20 }) }, partSize, queueSize: inFlight }).done();
 }
+
+/** Lists with ListObjectsV2 until the end; resolves to [pages, keys, common prefixes]. */
+export async function listAll(t: S3Target, bucket: string, query: Record<string, string>): Promise<[number, number, number]> {
+  let token: string | undefined;
+  let pages = 0;
+  let keys = 0;
+  let prefixes = 0;
+  do {
+    const params = new URLSearchParams({ 'list-type': '2', ...query, ...(token && { 'continuation-token': token }) });
+    const path = `/${bucket}?${params.toString().replace(/\+/g, '%20')}`;
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(new URL(path, t.url), { method: 'GET', headers: signed(t, 'GET', path, {}) }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`LIST ${res.statusCode}: ${text.slice(0, 200)}`))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    pages++;
+    keys += (body.match(/<Contents>/g) ?? []).length;
+    prefixes += (body.match(/<CommonPrefixes>/g) ?? []).length;
+    token = /<NextContinuationToken>([^<]+)<\/NextContinuationToken>/.exec(body)?.[1];
+  } while (token);
+  return [pages, keys, prefixes];
+}

@@ -19,6 +19,16 @@ process.stdout.write(`${JSON.stringify({ url: server.url, accessKeyId: key.acces
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'reset') peak = process.memoryUsage.rss();
   if (line === 'peak') process.stdout.write(`${JSON.stringify({ peakRssMiB: peak / 2 ** 20 })}\n`);
+  if (line.startsWith('populate ')) {
+    // A unit of many objects for the listing figures: copies of one object (index rows only).
+    const n = Number(line.split(' ')[1]);
+    const t0 = process.hrtime.bigint();
+    await server.units.create('listing');
+    const store = server.units.unit('listing').store;
+    await store.put('seed', (async function* () { yield Buffer.from('x'); })());
+    for (let i = 0; i < n; i++) await store.copy('seed', `ns${String(i % 100).padStart(3, '0')}/backup-${String(i).padStart(7, '0')}.tar.gz`);
+    process.stdout.write(`${JSON.stringify({ seconds: Number(process.hrtime.bigint() - t0) / 1e9 })}\n`);
+  }
   if (line === 'quit') break;
 }
 await server.close();

@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { decodeAwsChunked, type ChunkedResult } from './aws-chunked.js';
 import {
@@ -22,12 +21,14 @@ export interface BodyChecksum {
 export interface RequestPayload {
   /** The body as the object's bytes: aws-chunked framing removed, checksums computed on the way. */
   source: AsyncIterable<Uint8Array>;
+  /** The signed SHA-256 of the body must be checked: the store computes it on a worker. */
+  needsSha256: boolean;
   /**
    * After the store has read the whole body, before it commits: checks every
    * digest, length and checksum the client declared, and throws the S3 error
    * for the first that fails (so nothing is stored).
    */
-  finish(written: { md5: Buffer; size: number }): BodyChecksum | undefined;
+  finish(written: { md5: Buffer; size: number; sha256?: Buffer }): BodyChecksum | undefined;
 }
 
 /**
@@ -82,13 +83,11 @@ export function requestPayload(call: S3Call, algorithm?: ChecksumAlgorithm): Req
       : null;
     body = decodeAwsChunked(raw, payload.chunked, signing, chunked);
   }
-  const sha256: Hash | null = payload.kind === 'sha256' ? createHash('sha256') : null;
   const decodedLength = single(headers['x-amz-decoded-content-length']);
   if (decodedLength !== undefined && !/^\d{1,16}$/.test(decodedLength)) throw s3Error('InvalidArgument', 'x-amz-decoded-content-length must be a number');
 
   async function* source(): AsyncGenerator<Uint8Array> {
     for await (const piece of body) {
-      sha256?.update(piece);
       checksum?.update(piece);
       yield piece;
     }
@@ -96,8 +95,9 @@ export function requestPayload(call: S3Call, algorithm?: ChecksumAlgorithm): Req
 
   return {
     source: source(),
+    needsSha256: payload.kind === 'sha256',
     finish(written) {
-      if (payload.kind === 'sha256' && sha256!.digest('hex') !== payload.hex) throw s3Error('XAmzContentSHA256Mismatch');
+      if (payload.kind === 'sha256' && written.sha256?.toString('hex') !== payload.hex) throw s3Error('XAmzContentSHA256Mismatch');
       if (decodedLength !== undefined && Number(decodedLength) !== written.size) {
         throw s3Error('IncompleteBody', `x-amz-decoded-content-length said ${decodedLength} bytes; the body decoded to ${written.size}`);
       }

@@ -43,9 +43,12 @@ export function listObjects(index: IndexDb, options: ListOptions = {}): ListResu
   let batch: ObjectRow[] = [];
   let bi = 0;
   // One extra entry tells whether the listing is truncated.
+  // With a delimiter most rows fetched past a common prefix are skipped: fetch few, more while they are used.
+  let fetch = delimiter ? 16 : limit + 1;
   while (entries.length < limit + 1) {
     if (bi >= batch.length) {
-      batch = exclusive ? nextBatchAfter(index, cursor, limit + 1) : index.objectsFrom(cursor, limit + 1);
+      batch = exclusive ? nextBatchAfter(index, cursor, fetch) : index.objectsFrom(cursor, fetch);
+      fetch = Math.min(limit + 1, fetch * 2);
       bi = 0;
       if (batch.length === 0) break;
     }
@@ -63,6 +66,7 @@ export function listObjects(index: IndexDb, options: ListOptions = {}): ListResu
         cursor = next;
         exclusive = false;
         batch = [];
+        fetch = 16;
         continue;
       }
     }

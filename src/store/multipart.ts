@@ -35,7 +35,9 @@ export interface PartInfo {
 
 export interface PartOptions {
   sizeLimit?: number;
-  beforeCommit?: (written: { md5: Buffer; size: number }) => void | { systemMetadata?: Record<string, string> } | Promise<void | { systemMetadata?: Record<string, string> }>;
+  beforeCommit?: (written: { md5: Buffer; size: number; sha256?: Buffer }) => void | { systemMetadata?: Record<string, string> } | Promise<void | { systemMetadata?: Record<string, string> }>;
+  /** Also compute the part's SHA-256 (on a worker), for beforeCommit. */
+  sha256?: boolean;
 }
 
 export interface CompleteOptions {
@@ -89,11 +91,11 @@ export class Multipart {
 
   async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
     this.row(uploadId);
-    const writer = new ObjectWriter(this.ctx);
+    const writer = new ObjectWriter(this.ctx, { sha256: options.sha256 === true });
     this.writers.add(writer);
     try {
       const r = await writer.ingest(source, options.sizeLimit);
-      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size })) ?? {};
+      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size, ...(r.sha256 && { sha256: r.sha256 }) })) ?? {};
       const part: PartRow = {
         uploadId,
         partNumber,

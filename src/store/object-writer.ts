@@ -14,13 +14,15 @@ import { EntityTooLargeError } from './errors.js';
 import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
 import { RecipeBuilder } from './recipe-builder.js';
-import type { EncodeResult } from './store-jobs.js';
+import type { EncodeResult, StreamDigest } from './store-jobs.js';
 import type { StoreContext } from './store-context.js';
 
 /** What a stream became once every chunk is stored, before the commit. */
 export interface IngestResult {
   size: number;
   md5: Buffer;
+  /** When asked for (a payload signed by its SHA-256). */
+  sha256?: Buffer;
   root: Buffer | null;
   height: number;
   chunkCount: number;
@@ -69,12 +71,17 @@ export class ObjectWriter {
   private readonly inFlight = new Set<Promise<unknown>>();
   private failure: Error | null = null;
   private chunkCount = 0;
-  /** Whether the worker holds MD5 state for this stream (an update was sent and no final yet). */
-  private md5Open = false;
+  /** Whether the workers hold digest state for this stream (an update was sent and no final yet). */
+  private digestsOpen = false;
+  private readonly digests: StreamDigest[];
   private phase: 'ingesting' | 'ingested' | 'committing' | 'committed' | 'aborted' = 'ingesting';
   private committing: Promise<unknown> | null = null;
 
-  constructor(private readonly ctx: StoreContext) {
+  constructor(
+    private readonly ctx: StoreContext,
+    options: { sha256?: boolean } = {},
+  ) {
+    this.digests = options.sha256 ? ['md5', 'sha256'] : ['md5'];
     this.stream = ctx.compute.newStream();
     const p = ctx.cutter.parameters;
     this.buffers = new BatchBuffers(ctx.compute.slots, ctx.settings.batchesInFlight, Math.max(ctx.settings.batchSize, 2 * p.maxSize), p.minSize);
@@ -100,10 +107,10 @@ export class ObjectWriter {
     this.enqueueWrite(Promise.resolve(this.nodesOnly()));
     await this.writeTail;
     if (this.failure) throw this.failure;
-    const md5 = await this.ctx.compute.md5Final(this.stream, !this.md5Open);
-    this.md5Open = false;
+    const [md5, sha256] = await Promise.all(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, !this.digestsOpen)));
+    this.digestsOpen = false;
     this.phase = 'ingested';
-    return { size, md5, root, height, chunkCount: this.chunkCount };
+    return { size, md5: md5!, ...(sha256 && { sha256 }), root, height, chunkCount: this.chunkCount };
   }
 
   /**
@@ -176,9 +183,9 @@ export class ObjectWriter {
     } catch {
       // The index is closing; the staged rows die with the connection.
     }
-    if (this.md5Open) {
-      this.md5Open = false;
-      await this.ctx.compute.md5Final(this.stream, false).catch(noop);
+    if (this.digestsOpen) {
+      this.digestsOpen = false;
+      await Promise.allSettled(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, false)));
     }
     if (this.container) {
       const c = this.container;
@@ -192,18 +199,18 @@ export class ObjectWriter {
     const { compute } = this.ctx;
     if (this.failure) throw this.failure;
     const fps = compute.fingerprints(batch.data, batch.cuts);
-    const md5 = compute.md5Update(this.stream, batch.data, !this.md5Open);
-    this.md5Open = true;
+    const digested = Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen)));
+    this.digestsOpen = true;
     const classified = this.classifyTail.then(async () => this.classify(batch, await fps));
     this.classifyTail = classified;
     const written = this.enqueueWrite(classified);
     // The buffer goes back once the batch has left the pipeline: no worker reads
     // it and its records are in the container. Counting the write too keeps a
     // slow disk from piling up compressed batches in memory.
-    const done = Promise.allSettled([fps, md5, classified.then((c) => c.encoded), written]).then(() =>
+    const done = Promise.allSettled([fps, digested, classified.then((c) => c.encoded), written]).then(() =>
       this.buffers.release(batch.buffer),
     );
-    for (const p of [fps, md5, classified]) this.track(p);
+    for (const p of [fps, digested, classified]) this.track(p);
     this.track(done);
   }
 

@@ -2,7 +2,7 @@ import { WorkerJobError, WorkerPool } from '../compute/worker-pool.js';
 import type { ChunkKind } from './container-format.js';
 import { SlotPool } from './batch-buffers.js';
 import { RECORD_HEADER_BYTES } from './container-format.js';
-import { CorruptRecordError, type EncodeResult, type VerifiedRecord } from './store-jobs.js';
+import { CorruptRecordError, type EncodeResult, type StreamDigest, type VerifiedRecord } from './store-jobs.js';
 
 export { CorruptRecordError };
 
@@ -11,9 +11,9 @@ export class StoreCompute {
   private static sharedInstance: StoreCompute | null = null;
   private nextStream = 1;
   /** The batch buffers of every stream in the process: reused, never allocated per stream. */
-  readonly slots = new SlotPool(32, RECORD_HEADER_BYTES);
+  readonly slots = new SlotPool(16, RECORD_HEADER_BYTES);
   /** The span buffers of every read in the process, likewise. */
-  readonly readSlots = new SlotPool(16, RECORD_HEADER_BYTES);
+  readonly readSlots = new SlotPool(8, RECORD_HEADER_BYTES);
 
   constructor(readonly pool: WorkerPool) {}
 
@@ -30,19 +30,24 @@ export class StoreCompute {
     return this.pool.run<Uint8Array>('fingerprints', { data, cuts }).then(toBuffer);
   }
 
-  /** A stream id for md5(): its updates all go to one worker, in order. */
+  /** A stream id for digests: each algorithm's updates all go to one worker, in order. */
   newStream(): number {
     return this.nextStream++;
   }
 
-  /** first: this is the stream's first update (a worker that lost the state of a later one must say so). */
-  md5Update(stream: number, data: Uint8Array, first: boolean): Promise<void> {
-    return this.pool.run<void>('md5Update', { stream, data, first }, [], stream);
+  /**
+   * Feeds a stream's digest. MD5 and SHA-256 of one stream are pinned to
+   * different workers, so both run beside each other and beside the rest.
+   * first: this is the stream's first update (a worker that lost the state of
+   * a later one must say so).
+   */
+  digestUpdate(stream: number, algorithm: StreamDigest, data: Uint8Array, first: boolean): Promise<void> {
+    return this.pool.run<void>('digestUpdate', { stream, algorithm, data, first }, [], pinFor(stream, algorithm));
   }
 
   /** first: no update was sent (an empty stream). */
-  md5Final(stream: number, first: boolean): Promise<Buffer> {
-    return this.pool.run<Uint8Array>('md5Update', { stream, final: true, first }, [], stream).then(toBuffer);
+  digestFinal(stream: number, algorithm: StreamDigest, first: boolean): Promise<Buffer> {
+    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm, final: true, first }, [], pinFor(stream, algorithm)).then(toBuffer);
   }
 
   /** Compresses chunks of data into records in out (a shared buffer the caller owns). */
@@ -73,6 +78,10 @@ export class StoreCompute {
     const transfer = isWholeBuffer(span) ? [span.buffer as ArrayBuffer] : [];
     return this.pool.run<VerifiedRecord[]>('verify', { span, offsets }, transfer);
   }
+}
+
+function pinFor(stream: number, algorithm: StreamDigest): number {
+  return algorithm === 'md5' ? stream : stream + 1;
 }
 
 function toBuffer(u: Uint8Array): Buffer {

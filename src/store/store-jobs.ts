@@ -12,8 +12,11 @@ export interface FingerprintJob {
   cuts: Uint32Array;
 }
 
-export interface Md5Job {
+export type StreamDigest = 'md5' | 'sha256';
+
+export interface DigestJob {
   stream: number;
+  algorithm: StreamDigest;
   data?: Uint8Array;
   final?: boolean;
   /** The stream's first message: its state starts here. Any later message finds state or fails. */

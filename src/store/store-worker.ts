@@ -21,7 +21,7 @@ import {
   type EncodeJob,
   type EncodeResult,
   type FingerprintJob,
-  type Md5Job,
+  type DigestJob,
   type VerifyJob,
   type VerifiedRecord,
 } from './store-jobs.js';
@@ -32,8 +32,6 @@ function codecAt(level: number): ChunkCodec {
   if (!c) codecs.set(level, (c = new ChunkCodec(level)));
   return c;
 }
-const md5s = new Map<number, Hash>();
-
 function fingerprints(job: FingerprintJob): JobResult {
   const out = Buffer.allocUnsafeSlow(job.cuts.length * FINGERPRINT_BYTES);
   let start = 0;
@@ -45,14 +43,18 @@ function fingerprints(job: FingerprintJob): JobResult {
   return { value: out, transfer: [out.buffer] };
 }
 
-function md5Update(job: Md5Job): JobResult {
-  let h = md5s.get(job.stream);
-  if (job.first) md5s.set(job.stream, (h = createHash('md5')));
-  // A replaced worker has no state for a stream begun elsewhere: a digest of part of it would be a wrong ETag.
-  if (!h) throw new Error(`MD5 state of stream ${job.stream} is lost`);
+/** Digests of whole streams (MD5 for ETags, SHA-256 for signed payloads), by algorithm and stream. */
+const digests = new Map<string, Hash>();
+
+function digestUpdate(job: DigestJob): JobResult {
+  const id = `${job.algorithm}:${job.stream}`;
+  let h = digests.get(id);
+  if (job.first) digests.set(id, (h = createHash(job.algorithm)));
+  // A replaced worker has no state for a stream begun elsewhere: a digest of part of it would be wrong.
+  if (!h) throw new Error(`${job.algorithm} state of stream ${job.stream} is lost`);
   if (job.data) h.update(job.data);
   if (job.final) {
-    md5s.delete(job.stream);
+    digests.delete(id);
     return { value: h.digest() };
   }
   return { value: null };
@@ -151,4 +153,4 @@ function verify(job: VerifyJob): JobResult {
   return { value: results };
 }
 
-serveJobs({ fingerprints, md5Update, encode, decode, verify });
+serveJobs({ fingerprints, digestUpdate, encode, decode, verify });

@@ -62,9 +62,18 @@ export interface PutOptions {
    * object (a digest mismatch), or return metadata known only now (a checksum
    * that came in a trailer) to store with it.
    */
-  beforeCommit?: (written: { md5: Buffer; size: number }) => void | CommitAdditions | Promise<void | CommitAdditions>;
+  beforeCommit?: (written: Written) => void | CommitAdditions | Promise<void | CommitAdditions>;
+  /** Also compute the stream's SHA-256 (on a worker), for beforeCommit. */
+  sha256?: boolean;
   /** Runs inside the commit transaction with the unit's counters: throw to refuse (a quota). */
   admit?: (change: { addedBytes: number; logicalBytes: number }) => void;
+}
+
+/** What a stream turned out to be, for checks before its commit. */
+export interface Written {
+  md5: Buffer;
+  size: number;
+  sha256?: Buffer;
 }
 
 export interface CommitAdditions {
@@ -163,11 +172,11 @@ export class ChunkStore {
   async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     this.checkOpen();
     const keyBytes = encodeKey(key);
-    const writer = new ObjectWriter(this.ctx);
+    const writer = new ObjectWriter(this.ctx, { sha256: options.sha256 === true });
     this.writers.add(writer);
     try {
       const r = await writer.ingest(source, options.sizeLimit);
-      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size })) ?? {};
+      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size, ...(r.sha256 && { sha256: r.sha256 }) })) ?? {};
       const row: ObjectRow = {
         key: keyBytes,
         size: r.size,

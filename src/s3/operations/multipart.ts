@@ -82,6 +82,7 @@ export const uploadPart: Operation = {
     let computed: ReturnType<typeof body.finish>;
     const part = await call.options.units.unit(call.bucket!).putPart(upload.uploadId, n, body.source, {
       sizeLimit: MAX_PART,
+      sha256: body.needsSha256,
       beforeCommit: (written) => {
         computed = body.finish(written);
         return computed ? { systemMetadata: { [CHECKSUM_VALUE]: computed.value } } : undefined;

@@ -46,6 +46,7 @@ export const putObject: Operation = {
       systemMetadata: meta.systemMetadata,
       onlyIfAbsent: ifNoneMatch === '*',
       sizeLimit: MAX_PUT,
+      sha256: body.needsSha256,
       beforeCommit: (written) => {
         checksum = body.finish(written);
         return checksum ? { systemMetadata: checksumMetadata(checksum.algorithm, checksum.value, 'FULL_OBJECT') } : undefined;
