@@ -12,6 +12,7 @@ import { successor } from './listing.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
 import type { ObjectReader } from './object-reader.js';
 import { ObjectWriter } from './object-writer.js';
+import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
 import { walkRecipe } from './recipe-cursor.js';
 import type { StoreContext } from './store-context.js';
 
@@ -33,12 +34,7 @@ export interface PartInfo {
   systemMetadata: Record<string, string>;
 }
 
-export interface PartOptions {
-  sizeLimit?: number;
-  beforeCommit?: (written: { md5: Buffer; size: number; sha256?: Buffer }) => void | { systemMetadata?: Record<string, string> } | Promise<void | { systemMetadata?: Record<string, string> }>;
-  /** Also compute the part's SHA-256 (on a worker), for beforeCommit. */
-  sha256?: boolean;
-}
+export type PartOptions = StreamOptions;
 
 export interface CompleteOptions {
   /** Every part but the last must be at least this large (S3: 5 MiB). */
@@ -91,12 +87,9 @@ export class Multipart {
 
   async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
     this.row(uploadId);
-    const writer = new ObjectWriter(this.ctx, { sha256: options.sha256 === true });
-    this.writers.add(writer);
-    try {
-      const r = await writer.ingest(source, options.sizeLimit);
-      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size, ...(r.sha256 && { sha256: r.sha256 }) })) ?? {};
-      const part: PartRow = {
+    let part: PartRow | undefined;
+    await ingestAndCommit(this.ctx, this.writers, source, options, (r, added) => {
+      const made: PartRow = {
         uploadId,
         partNumber,
         size: r.size,
@@ -107,18 +100,14 @@ export class Multipart {
         chunkCount: r.chunkCount,
         mtimeMs: Date.now(),
       };
-      await writer.commit(() => {
+      part = made;
+      return () => {
         // An abort or completion may have come while the part streamed in.
         if (!this.ctx.index.getUpload(uploadId)) throw new NoSuchUploadError(uploadId);
-        this.ctx.index.writePart(part);
-      });
-      return partInfo(part);
-    } catch (err) {
-      await writer.abort();
-      throw err;
-    } finally {
-      this.writers.delete(writer);
-    }
+        this.ctx.index.writePart(made);
+      };
+    });
+    return partInfo(part!);
   }
 
   /**

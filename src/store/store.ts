@@ -20,7 +20,8 @@ import { LocalityCache } from './locality-cache.js';
 import { Multipart, type CompleteOptions, type PartInfo, type PartOptions, type UploadInfo, type UploadListing } from './multipart.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
 import { ObjectReader } from './object-reader.js';
-import { ObjectWriter } from './object-writer.js';
+import type { ObjectWriter } from './object-writer.js';
+import { ingestAndCommit, type CommitAdditions, type StreamOptions, type Written } from './stream-commit.js';
 import { computeStats, type StoreStats } from './stats.js';
 import { StoreCompute } from './store-compute.js';
 import type { StoreContext, StoreSettings } from './store-context.js';
@@ -49,36 +50,17 @@ export interface OpenOptions {
 
 export type StoreLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
 
-export interface PutOptions {
+export interface PutOptions extends StreamOptions {
   contentType?: string;
   userMetadata?: Record<string, string>;
   systemMetadata?: Record<string, string>;
   /** Store only if no object has this key (S3 If-None-Match: *). */
   onlyIfAbsent?: boolean;
-  /** Refuse (storing nothing) once the stream passes this many bytes. */
-  sizeLimit?: number;
-  /**
-   * Runs once the stream has ended, before the commit: throw to refuse the
-   * object (a digest mismatch), or return metadata known only now (a checksum
-   * that came in a trailer) to store with it.
-   */
-  beforeCommit?: (written: Written) => void | CommitAdditions | Promise<void | CommitAdditions>;
-  /** Also compute the stream's SHA-256 (on a worker), for beforeCommit. */
-  sha256?: boolean;
   /** Runs inside the commit transaction with the unit's counters: throw to refuse (a quota). */
   admit?: (change: { addedBytes: number; logicalBytes: number }) => void;
 }
 
-/** What a stream turned out to be, for checks before its commit. */
-export interface Written {
-  md5: Buffer;
-  size: number;
-  sha256?: Buffer;
-}
-
-export interface CommitAdditions {
-  systemMetadata?: Record<string, string>;
-}
+export type { CommitAdditions, Written };
 
 export interface ByteRange {
   start: number;
@@ -172,12 +154,9 @@ export class ChunkStore {
   async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     this.checkOpen();
     const keyBytes = encodeKey(key);
-    const writer = new ObjectWriter(this.ctx, { sha256: options.sha256 === true });
-    this.writers.add(writer);
-    try {
-      const r = await writer.ingest(source, options.sizeLimit);
-      const added = (await options.beforeCommit?.({ md5: r.md5, size: r.size, ...(r.sha256 && { sha256: r.sha256 }) })) ?? {};
-      const row: ObjectRow = {
+    let row: ObjectRow | undefined;
+    await ingestAndCommit(this.ctx, this.writers, source, options, (r, added) => {
+      const made: ObjectRow = {
         key: keyBytes,
         size: r.size,
         etag: r.md5.toString('hex'),
@@ -189,19 +168,14 @@ export class ChunkStore {
         recipeHeight: r.height,
         chunkCount: r.chunkCount,
       };
-      await writer.commit(() =>
-        this.ctx.index.writeObject(row, (existing, counters) => {
+      row = made;
+      return () =>
+        this.ctx.index.writeObject(made, (existing, counters) => {
           if (options.onlyIfAbsent && existing) throw new PreconditionFailedError(`an object with key ${JSON.stringify(key)} exists`);
-          options.admit?.({ addedBytes: r.size - (existing?.size ?? 0), logicalBytes: counters.logicalBytes });
-        }),
-      );
-      return objectInfo(row);
-    } catch (err) {
-      await writer.abort();
-      throw err;
-    } finally {
-      this.writers.delete(writer);
-    }
+          options.admit?.({ addedBytes: made.size - (existing?.size ?? 0), logicalBytes: counters.logicalBytes });
+        });
+    });
+    return objectInfo(row!);
   }
 
   async head(key: string): Promise<ObjectInfo> {

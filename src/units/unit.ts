@@ -55,14 +55,7 @@ export class Unit {
     }
     const counted = this.countIn(source);
     try {
-      const info = await this.store.put(key, counted, {
-        ...options,
-        sizeLimit,
-        admit: (change) => {
-          this.admit(change);
-          options.admit?.(change);
-        },
-      });
+      const info = await this.store.put(key, counted, { ...this.heldToQuota(options), sizeLimit });
       this.noteQuota();
       return info;
     } catch (err) {
@@ -75,13 +68,7 @@ export class Unit {
 
   /** Copies an object (sharing its recipe), held to the quota like a put. */
   async copy(source: string, target: string, options: Parameters<ChunkStore['copy']>[2] = {}): Promise<ObjectInfo> {
-    const info = await this.store.copy(source, target, {
-      ...options,
-      admit: (change) => {
-        this.admit(change);
-        options.admit?.(change);
-      },
-    });
+    const info = await this.store.copy(source, target, this.heldToQuota(options));
     this.noteQuota();
     return info;
   }
@@ -105,13 +92,7 @@ export class Unit {
 
   /** Completes a multipart upload, held to the quota like a put. */
   async completeUpload(uploadId: string, parts: { partNumber: number; etag?: string }[], options: CompleteOptions = {}): Promise<ObjectInfo> {
-    const info = await this.store.completeUpload(uploadId, parts, {
-      ...options,
-      admit: (change) => {
-        this.admit(change);
-        options.admit?.(change);
-      },
-    });
+    const info = await this.store.completeUpload(uploadId, parts, this.heldToQuota(options));
     this.noteQuota();
     return info;
   }
@@ -149,6 +130,17 @@ export class Unit {
     const done = await this.store.delete(key);
     this.noteQuota();
     return done;
+  }
+
+  /** The options with the hard quota checked in the commit, before any check of the caller's own. */
+  private heldToQuota<T extends { admit?: (change: { addedBytes: number; logicalBytes: number }) => void }>(options: T): T {
+    return {
+      ...options,
+      admit: (change: { addedBytes: number; logicalBytes: number }) => {
+        this.admit(change);
+        options.admit?.(change);
+      },
+    };
   }
 
   private admit(change: { addedBytes: number; logicalBytes: number }): void {

@@ -32,16 +32,26 @@ function contents(o: ObjectInfo, enc: (s: string) => string, withOwner: string |
   ];
 }
 
+/** What both listings take from the query. */
+function listingQuery(call: S3Call) {
+  const q = call.query;
+  const url = encodingType(call) === 'url';
+  return {
+    q,
+    limit: maxKeys(call),
+    url,
+    enc: url ? urlEncodeName : (s: string) => s,
+    prefix: q.get('prefix') ?? '',
+    delimiter: q.get('delimiter') || undefined,
+  };
+}
+
 /** ListObjectsV2: continuation tokens are the last key returned, opaque to the client. */
 export const listObjectsV2: Operation = {
   name: 'ListObjectsV2',
   action: 'read',
   async run(call) {
-    const q = call.query;
-    const limit = maxKeys(call);
-    const enc = encodingType(call) ? urlEncodeName : (s: string) => s;
-    const prefix = q.get('prefix') ?? '';
-    const delimiter = q.get('delimiter') || undefined;
+    const { q, limit, url, enc, prefix, delimiter } = listingQuery(call);
     const token = q.get('continuation-token');
     let after = q.get('start-after') ?? undefined;
     if (token !== null) {
@@ -66,7 +76,7 @@ export const listObjectsV2: Operation = {
         ['IsTruncated', r.isTruncated],
         ...r.objects.map((o) => contents(o, enc, fetchOwner)),
         ...r.commonPrefixes.map((p): Node => ['CommonPrefixes', [['Prefix', enc(p)]]]),
-        encodingType(call) && ['EncodingType', 'url'],
+        url && ['EncodingType', 'url'],
       ]),
     );
   },
@@ -77,11 +87,7 @@ export const listObjectsV1: Operation = {
   name: 'ListObjects',
   action: 'read',
   async run(call) {
-    const q = call.query;
-    const limit = maxKeys(call);
-    const enc = encodingType(call) ? urlEncodeName : (s: string) => s;
-    const prefix = q.get('prefix') ?? '';
-    const delimiter = q.get('delimiter') || undefined;
+    const { q, limit, url, enc, prefix, delimiter } = listingQuery(call);
     const marker = q.get('marker') ?? '';
     const r = call.options.units.unit(call.bucket!).store.list({ prefix, startAfter: marker || undefined, limit, delimiter });
     sendXml(
@@ -97,7 +103,7 @@ export const listObjectsV1: Operation = {
         ['IsTruncated', r.isTruncated],
         ...r.objects.map((o) => contents(o, enc, call.who.key.accessKeyId)),
         ...r.commonPrefixes.map((p): Node => ['CommonPrefixes', [['Prefix', enc(p)]]]),
-        encodingType(call) && ['EncodingType', 'url'],
+        url && ['EncodingType', 'url'],
       ]),
     );
   },
