@@ -8,7 +8,7 @@
  * CAIRN_BENCH_DIR (scratch, default bench/out).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,8 +21,9 @@ import type { Ceilings } from './ceilings.js';
 import { materialize, planGenerations } from './generations.js';
 import { generated } from './generated.js';
 import { measure, table } from './measure.js';
-import { createBucket, listAll, rawGet, rawPut, sdkClient, sdkMultipart, type S3Target } from './s3-client.js';
+import { createBucket, curlGet, listAll, rawGet, rawPut, sdkClient, sdkMultipart, type S3Target } from './s3-client.js';
 import type { GenerationFile, GenerationRow } from './phases.js';
+import { loadSource, streamOf } from './source.js';
 
 const env = process.env;
 const GEN_MB = Number(env.CAIRN_BENCH_GEN_MB ?? 1024);
@@ -38,7 +39,7 @@ const say = (s = ''): void => console.log(s);
 
 /** Runs a phase in a child process of its own and returns its JSON answer. */
 function phase<T>(script: string, args: string[]): { value: T; maxRssMiB: number } {
-  const child = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
+  const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(new URL(script, import.meta.url)), ...args], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   ).value;
   results.storePath = sp;
   say();
-  say('store path (direct, no HTTP): one stream per generation into one unit');
+  say('store path (direct, no HTTP): one stream per generation into one unit, fed from memory (peak RSS less the source held in memory)');
   say(
     table(
       ['gen', 'logical MB', 'MB/s', 'cpu s', 'dedup so far', 'stored MB', 'peak RSS MiB', 'filter: new', 'locality hits', 'index reads'],
@@ -179,14 +180,15 @@ async function s3Path(
     await createBucket(client, 's3-multipart');
     const rows = [];
     for (const [g, gen] of gens.entries()) {
+      const source = loadSource(gen.path);
       reset();
       let cpu0 = serverCpu();
-      const single = await measure(() => rawPut(target, 's3-single', `gen${g + 1}.tar`, createReadStream(gen.path, { highWaterMark: 1 << 20 }), gen.bytes));
+      const single = await measure(() => rawPut(target, 's3-single', `gen${g + 1}.tar`, streamOf(source), gen.bytes));
       const singleServerCpu = serverCpu() - cpu0;
       const singleRss = await peak();
       reset();
       cpu0 = serverCpu();
-      const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, gen.path, 8 * 1024 * 1024, 4));
+      const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, source, 8 * 1024 * 1024, 4));
       const multiServerCpu = serverCpu() - cpu0;
       const multiRss = await peak();
       const directMbps = direct.rows[g]!.mbps;
@@ -205,6 +207,9 @@ async function s3Path(
     const get = await measure(() => rawGet(target, 's3-single', `gen${last}.tar`));
     const getServerCpu = serverCpu() - getCpu0;
     const getMbps = get.value / 1e6 / get.seconds;
+    const curlCpu0 = serverCpu();
+    const byCurl = await measure(() => curlGet(target, 's3-single', `gen${last}.tar`));
+    const curl = { mbps: byCurl.value[0] / 1e6 / byCurl.seconds, serverCpu: serverCpu() - curlCpu0, clientCpu: byCurl.value[1] };
     let big: { mbps: number; peakRssMiB: number } | undefined;
     if (BIG_GB > 0) {
       reset();
@@ -224,9 +229,9 @@ async function s3Path(
       const [pages, keys, prefixes] = m.value;
       listing.push({ what, pages, keys, prefixes, seconds: m.seconds, msPerPage: (m.seconds * 1000) / pages });
     }
-    results.s3Path = { rows, getMbps, big, listing, populateSeconds: populated.seconds };
+    results.s3Path = { rows, getMbps, curl, big, listing, populateSeconds: populated.seconds };
     say();
-    say('S3 path: the same generations through a server in its own process (client in the bench process, same 2 cores)');
+    say('S3 path: the same generations, fed from memory, through a server in its own process (client in the bench process, same 2 cores)');
     say('  PUT: one signed PutObject streaming the file (UNSIGNED-PAYLOAD); multipart: the AWS SDK, 8 MiB parts, 4 in flight');
     say(
       table(
@@ -236,7 +241,11 @@ async function s3Path(
     );
     say(
       `GET gen ${last}: ${getMbps.toFixed(0)} MB/s, ${(getMbps / direct.restore.mbps).toFixed(2)}x the direct restore (${direct.restore.mbps.toFixed(0)} MB/s); ` +
-        `cpu s server/client ${getServerCpu.toFixed(2)}/${get.cpuSeconds.toFixed(2)}`,
+        `cpu s server/client ${getServerCpu.toFixed(2)}/${get.cpuSeconds.toFixed(2)} (a Node http client)`,
+    );
+    say(
+      `GET gen ${last} by curl: ${curl.mbps.toFixed(0)} MB/s, ${(curl.mbps / direct.restore.mbps).toFixed(2)}x the direct restore; ` +
+        `cpu s server/client ${curl.serverCpu.toFixed(2)}/${curl.clientCpu.toFixed(2)}`,
     );
     say(`ListObjectsV2 on a unit of ${LIST_OBJECTS} objects (100 prefixes of ${LIST_OBJECTS / 100}; made in ${populated.seconds.toFixed(0)} s by copies):`);
     say(table(['listing', 'pages', 'keys', 'prefixes', 'seconds', 'ms a page'], listing.map((l) => [l.what, l.pages, l.keys, l.prefixes, l.seconds, l.msPerPage])));

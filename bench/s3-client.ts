@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { signRequest, type SigningCredentials } from '../src/sigv4/signer.js';
+import { presignUrl, signRequest, type SigningCredentials } from '../src/sigv4/signer.js';
+import { streamOf, type InMemorySource } from './source.js';
 
 export interface S3Target {
   url: string;
@@ -16,9 +17,11 @@ function signed(t: S3Target, method: string, path: string, headers: Record<strin
   return h;
 }
 
+const objectPath = (bucket: string, key: string): string => `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+
 /** One PutObject streaming a source with UNSIGNED-PAYLOAD: the least a client can add (minio-go over HTTPS does this). */
 export function rawPut(t: S3Target, bucket: string, key: string, source: Readable, length: number): Promise<void> {
-  const path = `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  const path = objectPath(bucket, key);
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, t.url), { method: 'PUT', headers: signed(t, 'PUT', path, { 'content-length': String(length) }) }, (res) => {
       let body = '';
@@ -32,7 +35,7 @@ export function rawPut(t: S3Target, bucket: string, key: string, source: Readabl
 
 /** One GetObject, read to the end and thrown away; resolves to the bytes read. */
 export function rawGet(t: S3Target, bucket: string, key: string): Promise<number> {
-  const path = `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  const path = objectPath(bucket, key);
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, t.url), { method: 'GET', headers: signed(t, 'GET', path, {}) }, (res) => {
       let n = 0;
@@ -44,6 +47,36 @@ export function rawGet(t: S3Target, bucket: string, key: string): Promise<number
   });
 }
 
+/**
+ * One GetObject by curl through a presigned URL, written to /dev/null: a client
+ * far lighter than Node's, so that on two shared cores the figure is the server's.
+ * Resolves to [bytes, curl's CPU seconds].
+ */
+export function curlGet(t: S3Target, bucket: string, key: string): Promise<[number, number]> {
+  const url = presignUrl('GET', new URL(objectPath(bucket, key), t.url), 300, {
+    credentials: t.credentials,
+    region: 'us-east-1',
+    service: 's3',
+  });
+  // bash's `times` reports the CPU its children used: curl's own cost.
+  const script = 'curl -sS --fail -o /dev/null -w "%{size_download}\\n" "$1" && times';
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script, 'curl-get', url.toString()], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`curl exited with ${code}`));
+      const [size, , children] = out.trim().split('\n');
+      const seconds = (children ?? '').split(' ').reduce((sum, t) => {
+        const m = /(\d+)m([\d.]+)s/.exec(t);
+        return sum + (m ? Number(m[1]) * 60 + Number(m[2]) : 0);
+      }, 0);
+      resolve([Number(size), seconds]);
+    });
+  });
+}
+
 export function sdkClient(t: S3Target): S3Client {
   return new S3Client({ endpoint: t.url, region: 'us-east-1', forcePathStyle: true, credentials: t.credentials, maxAttempts: 1 });
 }
@@ -52,9 +85,9 @@ export async function createBucket(client: S3Client, bucket: string): Promise<vo
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
 }
 
-/** The SDK's managed upload from a file: multipart, `inFlight` parts at a time, its default checksums on. */
-export async function sdkMultipart(client: S3Client, bucket: string, key: string, file: string, partSize: number, inFlight: number): Promise<void> {
-  await new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(file, { highWaterMark: 1 << 20 }) }, partSize, queueSize: inFlight }).done();
+/** The SDK's managed upload of a stream: multipart, `inFlight` parts at a time, its default checksums on. */
+export async function sdkMultipart(client: S3Client, bucket: string, key: string, source: InMemorySource, partSize: number, inFlight: number): Promise<void> {
+  await new Upload({ client, params: { Bucket: bucket, Key: key, Body: streamOf(source) }, partSize, queueSize: inFlight }).done();
 }
 
 /** Lists with ListObjectsV2 until the end; resolves to [pages, keys, common prefixes]. */

@@ -2,7 +2,8 @@
  * The server side of the bench's S3 path: a Cairn server in a process of its
  * own, so its memory is measured apart from the client's. Prints
  * {"url","accessKeyId","secretAccessKey"} once listening; on stdin, "peak"
- * answers the peak RSS since the last "reset" (sampled every 20 ms).
+ * answers the peak RSS since the last "reset" (sampled every 20 ms), "memory"
+ * the process's memoryUsage().
  */
 import { createInterface } from 'node:readline';
 import { rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ process.stdout.write(`${JSON.stringify({ url: server.url, accessKeyId: key.acces
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'reset') peak = process.memoryUsage.rss();
   if (line === 'peak') process.stdout.write(`${JSON.stringify({ peakRssMiB: peak / 2 ** 20 })}\n`);
+  if (line === 'memory') process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
   if (line.startsWith('populate ')) {
     // A unit of many objects for the listing figures: copies of one object (index rows only).
     const n = Number(line.split(' ')[1]);

@@ -36,7 +36,10 @@ export class SlotPool {
     this.out--;
     const key = `${slot.input.length}/${slot.output.length}`;
     const list = this.free.get(key) ?? [];
-    if (list.length < this.cap) list.push(slot);
+    // Up to twice the cap are kept: streams past the cap (see take) are common
+    // under concurrency, and a slot dropped here stays resident in the workers
+    // until they collect, so dropping and reallocating costs more than keeping.
+    if (list.length < 2 * this.cap) list.push(slot);
     this.free.set(key, list);
     this.waiters.shift()?.();
   }

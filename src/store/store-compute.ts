@@ -11,9 +11,9 @@ export class StoreCompute {
   private static sharedInstance: StoreCompute | null = null;
   private nextStream = 1;
   /** The batch buffers of every stream in the process: reused, never allocated per stream. */
-  readonly slots = new SlotPool(16, RECORD_HEADER_BYTES);
+  readonly slots = new SlotPool(8, RECORD_HEADER_BYTES);
   /** The span buffers of every read in the process, likewise. */
-  readonly readSlots = new SlotPool(8, RECORD_HEADER_BYTES);
+  readonly readSlots = new SlotPool(6, RECORD_HEADER_BYTES);
 
   constructor(readonly pool: WorkerPool) {}
 

@@ -88,7 +88,7 @@ export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 const DEFAULT_SETTINGS: StoreSettings = {
   batchSize: 2 * 1024 * 1024,
-  batchesInFlight: 8,
+  batchesInFlight: 4,
   compressionLevel: DEFAULT_COMPRESSION_LEVEL,
   readSpanBytes: 2 * 1024 * 1024,
   readAhead: 4,
