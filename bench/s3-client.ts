@@ -19,18 +19,63 @@ function signed(t: S3Target, method: string, path: string, headers: Record<strin
 
 const objectPath = (bucket: string, key: string): string => `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
 
-/** One PutObject streaming a source with UNSIGNED-PAYLOAD: the least a client can add (minio-go over HTTPS does this). */
-export function rawPut(t: S3Target, bucket: string, key: string, source: Readable, length: number): Promise<void> {
-  const path = objectPath(bucket, key);
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One signed request (UNSIGNED-PAYLOAD) with an optional body; resolves to the whole reply. */
+function send(t: S3Target, method: string, path: string, headers: Record<string, string>, body?: Readable | Buffer): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, t.url), { method: 'PUT', headers: signed(t, 'PUT', path, { 'content-length': String(length) }) }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PUT ${res.statusCode}: ${body.slice(0, 300)}`))));
+    const req = request(new URL(path, t.url), { method, headers: signed(t, method, path, headers) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
     });
     req.on('error', reject);
-    source.pipe(req);
+    if (body instanceof Readable) body.pipe(req);
+    else req.end(body);
   });
+}
+
+function expectOk(what: string, r: Reply): Reply {
+  if (r.status !== 200) throw new Error(`${what} ${r.status}: ${r.text.slice(0, 300)}`);
+  return r;
+}
+
+/** One PutObject streaming a source with UNSIGNED-PAYLOAD: the least a client can add (minio-go over HTTPS does this). */
+export async function rawPut(t: S3Target, bucket: string, key: string, source: Readable, length: number): Promise<void> {
+  expectOk('PUT', await send(t, 'PUT', objectPath(bucket, key), { 'content-length': String(length) }, source));
+}
+
+/**
+ * A multipart upload the least a client can make it: UNSIGNED-PAYLOAD parts
+ * with no checksums, `inFlight` at a time. Beside the SDK's, it shows what the
+ * server's multipart path costs apart from the client's hashing.
+ */
+export async function rawMultipart(t: S3Target, bucket: string, key: string, source: InMemorySource, partSize: number, inFlight: number): Promise<void> {
+  const path = objectPath(bucket, key);
+  const created = expectOk('CreateMultipartUpload', await send(t, 'POST', `${path}?uploads=`, {}));
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)![1]!;
+  const whole = source.data;
+  const parts = Math.ceil(whole.length / partSize);
+  const etags: string[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < parts) {
+      const n = next++;
+      const body = whole.subarray(n * partSize, Math.min(whole.length, (n + 1) * partSize));
+      const query = `?partNumber=${n + 1}&uploadId=${encodeURIComponent(uploadId)}`;
+      const r = expectOk('UploadPart', await send(t, 'PUT', path + query, { 'content-length': String(body.length) }, body));
+      etags[n] = String(r.headers.etag);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+  const done = expectOk('CompleteMultipartUpload', await send(t, 'POST', `${path}?uploadId=${encodeURIComponent(uploadId)}`, {}, Buffer.from(xml)));
+  if (!done.text.includes('<CompleteMultipartUploadResult')) throw new Error(`CompleteMultipartUpload: ${done.text.slice(0, 300)}`);
 }
 
 /** One GetObject, read to the end and thrown away; resolves to the bytes read. */
@@ -99,16 +144,7 @@ export async function listAll(t: S3Target, bucket: string, query: Record<string,
   do {
     const params = new URLSearchParams({ 'list-type': '2', ...query, ...(token && { 'continuation-token': token }) });
     const path = `/${bucket}?${params.toString().replace(/\+/g, '%20')}`;
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = request(new URL(path, t.url), { method: 'GET', headers: signed(t, 'GET', path, {}) }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`LIST ${res.statusCode}: ${text.slice(0, 200)}`))));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const body = expectOk('LIST', await send(t, 'GET', path, {})).text;
     pages++;
     keys += (body.match(/<Contents>/g) ?? []).length;
     prefixes += (body.match(/<CommonPrefixes>/g) ?? []).length;

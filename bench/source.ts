@@ -11,6 +11,8 @@ const PIECE = 1 << 20;
 
 export interface InMemorySource {
   bytes: number;
+  /** The whole source, and the same bytes as 1 MiB views. */
+  data: Buffer;
   pieces: Buffer[];
 }
 
@@ -28,7 +30,7 @@ export function loadSource(path: string): InMemorySource {
     }
     const pieces: Buffer[] = [];
     for (let o = 0; o < bytes; o += PIECE) pieces.push(all.subarray(o, Math.min(bytes, o + PIECE)));
-    return { bytes, pieces };
+    return { bytes, data: all.subarray(0, bytes), pieces };
   } finally {
     closeSync(fd);
   }
