@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { adminApi } from './admin/admin-api.js';
 import type { ServerConfig } from './config.js';
 import { Metrics } from './http/metrics.js';
+import { ingestApi } from './ingest/ingest-api.js';
 import { s3Api } from './s3/s3-api.js';
 import { authenticate } from './http/request-auth.js';
 import { EMPTY_SHA256 } from './sigv4/canonical-request.js';
@@ -86,6 +87,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
 
   await app.register(adminApi, { prefix: '/admin/v1', units, credentials, jobs, maxSkewMs });
+  await app.register(ingestApi, { prefix: '/ingest', units, credentials, maxSkewMs, sessionIdleSeconds: config.ingestSessionIdleSeconds });
   await app.register(s3Api, { units, credentials, region: config.region, maxSkewMs, domain: config.domain });
 
   app.get('/metrics', async (req, reply) => {
@@ -134,6 +136,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 function faceOf(req: FastifyRequest): string {
   const path = req.url;
   if (path.startsWith('/admin/')) return 'admin';
+  if (path.startsWith('/ingest/')) return 'ingest';
   if (path === '/metrics') return 'metrics';
   return 's3';
 }

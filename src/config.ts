@@ -20,6 +20,8 @@ export interface ServerConfig {
   tlsKey: string | undefined;
   /** Seconds a connection may sit idle (mid-request too) before it is closed. */
   idleTimeoutSeconds: number;
+  /** Seconds an ingest session may go without a request before it is aborted. */
+  ingestSessionIdleSeconds: number;
 }
 
 interface Option {
@@ -41,6 +43,12 @@ export const OPTIONS: Record<keyof ServerConfig, Option> = {
   tlsCert: { flag: 'tls-cert', env: 'CAIRN_TLS_CERT', default: undefined, help: 'PEM certificate: serve HTTPS' },
   tlsKey: { flag: 'tls-key', env: 'CAIRN_TLS_KEY', default: undefined, help: 'PEM private key of the certificate' },
   idleTimeoutSeconds: { flag: 'idle-timeout', env: 'CAIRN_IDLE_TIMEOUT_SECONDS', default: '120', help: 'close connections idle this long' },
+  ingestSessionIdleSeconds: {
+    flag: 'ingest-session-idle',
+    env: 'CAIRN_INGEST_SESSION_IDLE_SECONDS',
+    default: '900',
+    help: 'abort source-side ingest sessions idle this long',
+  },
 };
 
 export class ConfigError extends Error {
@@ -81,5 +89,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     tlsCert: pick('tlsCert'),
     tlsKey: pick('tlsKey'),
     idleTimeoutSeconds: int('idleTimeoutSeconds', 1, 24 * 3600),
+    ingestSessionIdleSeconds: int('ingestSessionIdleSeconds', 1, 7 * 24 * 3600),
   };
 }

@@ -8,7 +8,7 @@ import { InvalidParametersError, NoSuchAccessKeyError, NoSuchUnitError, UnitErro
 import type { Jobs } from '../units/jobs.js';
 import type { Quota } from '../units/quota.js';
 import type { CreateUnitOptions, UnitRegistry } from '../units/unit-registry.js';
-import { sendProblem } from './problem.js';
+import { problemCode as kebab, sendProblem } from '../http/problem.js';
 import {
   createKeyBody,
   createUnitBody,
@@ -232,6 +232,3 @@ function unitName(req: FastifyRequest): string {
   return (req.params as { name: string }).name;
 }
 
-function kebab(code: string): string {
-  return code.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-}

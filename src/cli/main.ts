@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /*
- * cairn: the admin CLI. Talks to a running server's admin API with an admin key.
+ * cairn: the CLI. Administers a running server through its admin API (admin key),
+ * and pushes and pulls backups through the source-side ingest protocol (unit key).
  * Exit codes: 0 done, 1 refused by the server, 2 bad command line,
  * 3 server unreachable or failing, 4 verify found damage.
  */

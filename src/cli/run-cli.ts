@@ -2,14 +2,15 @@ import { parseArgs } from 'node:util';
 import { CliError, EXIT, UsageError } from './cli-errors.js';
 import type { Command, OptionSpec } from './command.js';
 import { keyCommands } from './commands/key.js';
+import { moverCommands } from './commands/mover.js';
 import { statsCommands } from './commands/stats.js';
 import { unitCommands } from './commands/unit.js';
 
-const COMMANDS: Command[] = [...unitCommands, ...keyCommands, ...statsCommands];
+const COMMANDS: Command[] = [...unitCommands, ...keyCommands, ...statsCommands, ...moverCommands];
 
 const GLOBAL: Record<string, OptionSpec> = {
   endpoint: { type: 'string', help: 'server URL (CAIRN_ENDPOINT, default http://127.0.0.1:9000)' },
-  'access-key-id': { type: 'string', help: 'admin access key id (CAIRN_ACCESS_KEY_ID)' },
+  'access-key-id': { type: 'string', help: 'access key id (CAIRN_ACCESS_KEY_ID): an admin key, or a unit key for push and pull' },
   'secret-access-key': { type: 'string', help: 'its secret (CAIRN_SECRET_ACCESS_KEY)' },
   region: { type: 'string', help: 'region to sign for (CAIRN_REGION, default us-east-1)' },
   json: { type: 'boolean', help: 'print JSON for scripts' },
@@ -77,7 +78,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: (s: st
     }
     const args = parsed.positionals.slice(command.words.length);
     const required = command.args.filter((a) => !a.endsWith('?')).length;
-    if (args.length < required || args.length > command.args.length) {
+    // An argument named "x..." takes one or more values.
+    const variadic = command.args.some((a) => a.endsWith('...'));
+    if (args.length < required || (!variadic && args.length > command.args.length)) {
       throw new UsageError(`cairn ${command.words.join(' ')} takes ${command.args.map((a) => `<${a.replace('?', '')}>`).join(' ') || 'no arguments'}`);
     }
     const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -86,7 +89,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, out: (s: st
       const accessKeyId = (v['access-key-id'] as string | undefined) ?? env.CAIRN_ACCESS_KEY_ID;
       const secretAccessKey = (v['secret-access-key'] as string | undefined) ?? env.CAIRN_SECRET_ACCESS_KEY;
       if (!accessKeyId || !secretAccessKey) {
-        throw new UsageError('no admin key: give --access-key-id and --secret-access-key, or set CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY');
+        throw new UsageError('no access key: give --access-key-id and --secret-access-key, or set CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY');
       }
       let url: URL;
       try {

@@ -94,3 +94,38 @@ export class EntityTooSmallError extends StoreError {
     super('EntityTooSmall', `part ${partNumber} is smaller than the minimum of ${minimum} bytes (only the last part may be)`);
   }
 }
+
+/** Offered chunks that are not what they claim to be: the whole batch is refused, nothing stored. */
+export class BadChunkError extends StoreError {
+  constructor(
+    readonly index: number,
+    reason: string,
+  ) {
+    super('BadChunk', `chunk ${index} of the batch: ${reason}`);
+  }
+}
+
+/** A composed recipe names chunks the unit does not hold: nothing of the batch is applied. */
+export class MissingChunksError extends StoreError {
+  constructor(
+    /** Hex fingerprints, the first few of them. */
+    readonly missing: string[],
+    readonly total: number,
+  ) {
+    super('MissingChunks', `${total} chunk(s) named by the recipe are not in the unit (first: ${missing[0]})`);
+  }
+}
+
+/** A composed recipe names a chunk with a length other than the one it has. */
+export class ChunkLengthMismatchError extends StoreError {
+  constructor(fingerprint: string, claimed: number, actual: number) {
+    super('ChunkLengthMismatch', `chunk ${fingerprint} is ${actual} bytes long, not ${claimed}`);
+  }
+}
+
+/** What a composed object turned out to be differs from what its writer expected. */
+export class CompositionMismatchError extends StoreError {
+  constructor(message: string) {
+    super('CompositionMismatch', message);
+  }
+}

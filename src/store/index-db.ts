@@ -9,11 +9,11 @@ export interface ChunkLocation {
   container: number;
   offset: number;
   storedLength: number;
+  rawLength: number;
 }
 
 export interface ChunkRow extends ChunkLocation {
   fingerprint: Buffer;
-  rawLength: number;
   kind: ChunkKind;
   codec: number;
 }
@@ -194,12 +194,12 @@ export class IndexDb {
       counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters'),
       addCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
       chunk: db.prepare<[Buffer], ChunkLocation>(
-        'SELECT container, offset, stored_len AS storedLength FROM chunks WHERE fp = ?',
+        'SELECT container, offset, stored_len AS storedLength, raw_len AS rawLength FROM chunks WHERE fp = ?',
       ),
       chunkExists: db.prepare<[Buffer], { one: number }>('SELECT 1 AS one FROM chunks WHERE fp = ?').pluck(),
       chunksOfContainer: db
-        .prepare<[number], [Buffer, number, number]>(
-          'SELECT fp, offset, stored_len FROM chunks WHERE container = ? ORDER BY offset',
+        .prepare<[number], [Buffer, number, number, number]>(
+          'SELECT fp, offset, stored_len, raw_len FROM chunks WHERE container = ? ORDER BY offset',
         )
         .raw(),
       chunkRowsOfContainer: db.prepare<[number], Omit<ChunkRow, 'container'>>(
@@ -228,6 +228,9 @@ export class IndexDb {
          SELECT fp, container, offset, stored_len, raw_len, kind, codec FROM staged WHERE session = ?`,
       ),
       dropStaged: db.prepare('DELETE FROM staged WHERE session = ?'),
+      insertChunk: db.prepare(
+        `INSERT OR IGNORE INTO chunks (fp, container, offset, stored_len, raw_len, kind, codec) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       getObject: db.prepare<[Buffer], ObjectRowDb>(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE key = ?`),
       putObject: db.prepare(
         `INSERT OR REPLACE INTO objects (key, size, etag, mtime_ms, content_type, user_meta, system_meta,
@@ -308,8 +311,8 @@ export class IndexDb {
     return this.s.chunkExists.get(fp) !== undefined;
   }
 
-  /** Every committed chunk of a container: [fingerprint, offset, stored length], by offset. */
-  chunksOfContainer(container: number): [Buffer, number, number][] {
+  /** Every committed chunk of a container: [fingerprint, offset, stored length, raw length], by offset. */
+  chunksOfContainer(container: number): [Buffer, number, number, number][] {
     return this.s.chunksOfContainer.all(container);
   }
 
@@ -366,6 +369,24 @@ export class IndexDb {
     }).immediate();
     this.s.dropStaged.run(session);
     return result;
+  }
+
+  /**
+   * Commits chunks that belong to no object yet (a client pushed them; its
+   * recipe follows). Returns the rows that were new: a chunk committed by
+   * someone else meanwhile keeps its first copy.
+   */
+  commitChunks(rows: readonly ChunkRow[]): ChunkRow[] {
+    return this.db.transaction(() => {
+      const added: ChunkRow[] = [];
+      for (const r of rows) {
+        if (this.s.insertChunk.run(r.fingerprint, r.container, r.offset, r.storedLength, r.rawLength, r.kind, r.codec).changes > 0) added.push(r);
+      }
+      this.add('dataChunks', added.length);
+      this.add('dataRawBytes', added.reduce((n, r) => n + r.rawLength, 0));
+      this.add('dataStoredBytes', added.reduce((n, r) => n + r.storedLength, 0));
+      return added;
+    }).immediate();
   }
 
   /** Inside a transaction: puts an object row, keeping the counters right. `check` sees what it replaces. */

@@ -23,14 +23,14 @@ export class LocalityCache {
     return this.containers.has(container);
   }
 
-  /** Adds one container's committed chunks: [fingerprint, offset, stored length]. */
-  load(container: number, rows: readonly [Buffer, number, number][]): void {
+  /** Adds one container's committed chunks: [fingerprint, offset, stored length, raw length]. */
+  load(container: number, rows: readonly [Buffer, number, number, number][]): void {
     this.evict(container);
     const keys: string[] = [];
-    for (const [fp, offset, storedLength] of rows) {
+    for (const [fp, offset, storedLength, rawLength] of rows) {
       const key = fingerprintKey(fp);
       keys.push(key);
-      this.byFingerprint.set(key, { container, offset, storedLength });
+      this.byFingerprint.set(key, { container, offset, storedLength, rawLength });
     }
     this.containers.set(container, keys);
     while (this.containers.size > this.capacityContainers) {

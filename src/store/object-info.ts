@@ -5,7 +5,7 @@ import type { ObjectRow } from './index-db.js';
 export interface ObjectInfo {
   key: string;
   size: number;
-  /** Hex MD5 of the content for a single put; faces may store other forms (multipart). */
+  /** Hex MD5 of the content for a single put; "<md5 of part md5s>-<parts>" for multipart; the hex recipe root for a pushed object. */
   etag: string;
   modified: Date;
   contentType: string | undefined;

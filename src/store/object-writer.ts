@@ -1,9 +1,7 @@
 import { ChunkBatcher, type ChunkBatch } from '../chunking/chunk-batcher.js';
 import { FINGERPRINT_BYTES, fingerprint } from '../chunking/fingerprint.js';
-import { BatchBuffers } from './batch-buffers.js';
-import type { ContainerFile } from './container-file.js';
+import { BatchBuffers } from '../compute/batch-buffers.js';
 import {
-  CONTAINER_HEADER_BYTES,
   ChunkKind,
   RECORD_HEADER_BYTES,
   writeRecordHeader,
@@ -11,6 +9,7 @@ import {
   type RecordEntry,
 } from './container-format.js';
 import { EntityTooLargeError } from './errors.js';
+import { RecordAppender } from './record-appender.js';
 import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
 import { RecipeBuilder } from './recipe-builder.js';
@@ -27,6 +26,8 @@ export interface IngestResult {
   height: number;
   chunkCount: number;
 }
+
+export type ComposedResult = Omit<IngestResult, 'md5'>;
 
 interface Classified {
   encoded: Promise<EncodeResult> | null;
@@ -57,9 +58,7 @@ export class ObjectWriter {
   private readonly stream: number;
   private readonly buffers: BatchBuffers;
   private readonly recipe: RecipeBuilder;
-  private container: ContainerFile | null = null;
-  private containerBroken = false;
-  private readonly touched = new Set<number>();
+  private readonly appender: RecordAppender;
   /** Decided new in this stream, not yet written. */
   private readonly inflight = new Set<string>();
   private readonly recent = new RecentKeys(1 << 16);
@@ -71,6 +70,8 @@ export class ObjectWriter {
   private readonly inFlight = new Set<Promise<unknown>>();
   private failure: Error | null = null;
   private chunkCount = 0;
+  /** Bytes named so far by a composed recipe. */
+  private composedSize = 0;
   /** Whether the workers hold digest state for this stream (an update was sent and no final yet). */
   private digestsOpen = false;
   private readonly digests: StreamDigest[];
@@ -86,6 +87,7 @@ export class ObjectWriter {
     const p = ctx.cutter.parameters;
     this.buffers = new BatchBuffers(ctx.compute.slots, ctx.settings.batchesInFlight, Math.max(ctx.settings.batchSize, 2 * p.maxSize), p.minSize);
     this.recipe = new RecipeBuilder((node, level) => this.storeNode(node, level));
+    this.appender = new RecordAppender(ctx.containers);
   }
 
   /** Reads the whole source into chunks and a recipe. Throws (and leaves nothing behind after abort()) on failure. */
@@ -118,22 +120,30 @@ export class ObjectWriter {
    * multipart upload, in order): no data is read or written, only the new
    * recipe nodes.
    */
-  async compose(entries: AsyncIterable<{ fingerprint: Buffer; rawLength: number }>): Promise<Omit<IngestResult, 'md5'>> {
-    let size = 0;
-    let count = 0;
-    for await (const e of entries) {
-      if (this.failure) throw this.failure;
-      this.recipe.add(e.fingerprint, 0, e.rawLength);
-      size += e.rawLength;
-      count++;
-      if (this.pendingNodes.length > 0) this.enqueueWrite(Promise.resolve(this.nodesOnly()));
-    }
+  async compose(entries: AsyncIterable<{ fingerprint: Buffer; rawLength: number }>): Promise<ComposedResult> {
+    for await (const e of entries) this.addComposed(e.fingerprint, e.rawLength);
+    return this.finishComposed();
+  }
+
+  /** The next chunk of a composed recipe: one the caller knows is committed. */
+  addComposed(fingerprint: Uint8Array, rawLength: number): void {
+    if (this.failure) throw this.failure;
+    if (this.phase !== 'ingesting') throw new Error(`cannot add to a stream that is ${this.phase}`);
+    this.recipe.add(fingerprint, 0, rawLength);
+    this.composedSize += rawLength;
+    this.chunkCount++;
+    if (this.pendingNodes.length > 0) this.enqueueWrite(Promise.resolve(this.nodesOnly()));
+  }
+
+  /** Ends a composed recipe: its last nodes are written, ready for the commit. */
+  async finishComposed(): Promise<ComposedResult> {
+    if (this.failure) throw this.failure;
     const { root, height } = this.recipe.finish();
     this.enqueueWrite(Promise.resolve(this.nodesOnly()));
     await this.writeTail;
     if (this.failure) throw this.failure;
     this.phase = 'ingested';
-    return { size, root, height, chunkCount: count };
+    return { size: this.composedSize, root, height, chunkCount: this.chunkCount };
   }
 
   /**
@@ -147,7 +157,7 @@ export class ObjectWriter {
     this.phase = 'committing';
     const done = (async () => {
       this.flushForeign();
-      await this.ctx.containers.sync(this.touched);
+      await this.appender.sync();
       // An abort that came while the containers synced must win: its staged rows may be gone.
       if (this.failure) throw this.failure;
       return this.ctx.index.commitStream(this.session, write);
@@ -156,7 +166,7 @@ export class ObjectWriter {
     try {
       const replaced = await done;
       this.phase = 'committed';
-      this.releaseContainer();
+      await this.appender.release();
       await Promise.allSettled(this.inFlight);
       this.buffers.dispose();
       return replaced;
@@ -187,12 +197,7 @@ export class ObjectWriter {
       this.digestsOpen = false;
       await Promise.allSettled(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, false)));
     }
-    if (this.container) {
-      const c = this.container;
-      this.container = null;
-      if (this.containerBroken) await this.ctx.containers.discard(c);
-      else this.ctx.containers.release(c);
-    }
+    await this.appender.release();
   }
 
   private submit(batch: ChunkBatch): void {
@@ -349,53 +354,25 @@ export class ObjectWriter {
     for (const node of c.nodes) await this.append(node.records, node.entries);
   }
 
-  /** Appends records (entry offsets relative to `records`), moving to a new container when one fills. */
+  /** Appends records (entry offsets relative to `records`); their rows are staged for the commit as they land. */
   private async append(records: Uint8Array, entries: RecordEntry[]): Promise<void> {
-    const { containers, index, directory } = this.ctx;
-    let i = 0;
-    while (i < entries.length) {
-      if (this.failure) throw this.failure;
-      this.container ??= await containers.acquire();
-      const room = containers.targetSize - this.container.size;
-      const first = entries[i]!.offset;
-      let j = i;
-      let bytes = 0;
-      while (j < entries.length) {
-        const len = RECORD_HEADER_BYTES + entries[j]!.storedLength;
-        const emptyContainer = this.container.size === CONTAINER_HEADER_BYTES && j === i;
-        if (bytes + len > room && !emptyContainer) break;
-        bytes += len;
-        j++;
-      }
-      if (j === i) {
-        // Let go of the full container before waiting: if no new one comes, abort must not hand back one being sealed.
-        const full = this.container;
-        this.container = null;
-        this.container = await containers.rollover(full);
-        continue;
-      }
-      const slice = entries.slice(i, j).map((e) => ({ ...e, offset: e.offset - first }));
-      let at: number;
-      try {
-        at = await this.container.append(records.subarray(first, first + bytes), slice);
-      } catch (err) {
-        this.containerBroken = true;
-        throw err;
-      }
-      const id = this.container.id;
-      this.touched.add(id);
-      index.stage(
-        this.session,
-        slice.map((e) => ({ ...e, container: id, offset: e.offset + at })),
-      );
-      for (const e of slice) {
-        const key = fingerprintKey(e.fingerprint);
-        this.inflight.delete(key);
-        this.recent.add(key);
-        directory.remember(e.fingerprint);
-      }
-      i = j;
-    }
+    const { index, directory } = this.ctx;
+    await this.appender.append(
+      records,
+      entries,
+      (rows) => {
+        index.stage(this.session, rows);
+        for (const e of rows) {
+          const key = fingerprintKey(e.fingerprint);
+          this.inflight.delete(key);
+          this.recent.add(key);
+          directory.remember(e.fingerprint);
+        }
+      },
+      () => {
+        if (this.failure) throw this.failure;
+      },
+    );
   }
 
   private flushForeign(): void {
@@ -403,15 +380,9 @@ export class ObjectWriter {
     const rows = this.foreign;
     this.foreign = [];
     this.ctx.index.stage(this.session, rows);
-    for (const r of rows) this.touched.add(r.container);
+    for (const r of rows) this.appender.touched.add(r.container);
   }
 
-  /** After a commit: the container goes back for the next stream. Never throws. */
-  private releaseContainer(): void {
-    const c = this.container;
-    this.container = null;
-    if (c) this.ctx.containers.release(c);
-  }
 }
 
 /** A bounded set of recently seen keys; the oldest is forgotten first. */

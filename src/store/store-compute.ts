@@ -1,8 +1,8 @@
 import { WorkerJobError, WorkerPool } from '../compute/worker-pool.js';
 import type { ChunkKind } from './container-format.js';
-import { SlotPool } from './batch-buffers.js';
+import { SlotPool } from '../compute/batch-buffers.js';
 import { RECORD_HEADER_BYTES } from './container-format.js';
-import { CorruptRecordError, type EncodeResult, type StreamDigest, type VerifiedRecord } from './store-jobs.js';
+import { CorruptRecordError, type AdmitResult, type EncodeResult, type StreamDigest, type VerifiedRecord } from './store-jobs.js';
 
 export { CorruptRecordError };
 
@@ -64,20 +64,31 @@ export class StoreCompute {
 
   /** Checks and decodes the records of a span (shared memory, read in place) into out; resolves to the bytes written. */
   async decode(span: Uint8Array, records: Uint32Array, fingerprints: Uint8Array, verifyFingerprints: boolean, out: Uint8Array): Promise<number> {
-    try {
-      return await this.pool.run<number>('decode', { span, records, fingerprints, verifyFingerprints, out });
-    } catch (err) {
-      if (err instanceof WorkerJobError && err.name === 'CorruptRecordError') {
-        throw new CorruptRecordError(err.message, (err.details as { index: number }).index);
-      }
-      throw err;
-    }
+    return this.pool.run<number>('decode', { span, records, fingerprints, verifyFingerprints, out }).catch(rebuildCorrupt);
+  }
+
+  /**
+   * Checks offered chunks (see AdmitJob) and builds the records of those to
+   * keep. The frame is handed over, not copied, when it owns its memory: the
+   * caller must not use it afterwards.
+   */
+  async admit(frame: Buffer, chunks: Uint32Array): Promise<Uint8Array> {
+    const transfer = isWholeBuffer(frame) ? [frame.buffer as ArrayBuffer] : [];
+    return (await this.pool.run<AdmitResult>('admit', { frame, chunks }, transfer).catch(rebuildCorrupt)).records;
   }
 
   verify(span: Buffer, offsets: number[]): Promise<VerifiedRecord[]> {
     const transfer = isWholeBuffer(span) ? [span.buffer as ArrayBuffer] : [];
     return this.pool.run<VerifiedRecord[]>('verify', { span, offsets }, transfer);
   }
+}
+
+/** A worker's CorruptRecordError crosses the thread by name: made whole again here. */
+function rebuildCorrupt(err: unknown): never {
+  if (err instanceof WorkerJobError && err.name === 'CorruptRecordError') {
+    throw new CorruptRecordError(err.message, (err.details as { index: number }).index);
+  }
+  throw err;
 }
 
 function pinFor(stream: number, algorithm: StreamDigest): number {

@@ -51,6 +51,21 @@ export interface DecodeJob {
   out: Uint8Array;
 }
 
+/** Chunks offered by a client: each checked, and the ones to keep turned into records. */
+export interface AdmitJob {
+  /** The bytes the chunks came in (a wire frame): fingerprints and payloads are read from here. */
+  frame: Uint8Array;
+  /** Per chunk: [fingerprint offset, raw length, stored length, codec, payload offset, keep (0 or 1)]. */
+  chunks: Uint32Array;
+}
+
+export const ADMIT_FIELDS = 6;
+
+export interface AdmitResult {
+  /** The records of the kept chunks, end to end, in offer order. */
+  records: Uint8Array;
+}
+
 export interface VerifyJob {
   span: Uint8Array;
   offsets: number[];

@@ -4,19 +4,22 @@
  * records), so that one stream uses every core and the event loop stays free.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
+import { FINGERPRINT_BYTES, fingerprintAll } from '../chunking/fingerprint.js';
 import { ChunkCodec, CodecError } from '../compute/codec.js';
 import { serveJobs, type JobResult } from '../compute/worker-host.js';
 import {
+  ChunkKind,
   FormatError,
   RECORD_HEADER_BYTES,
   readRecordHeader,
   writeRecordHeader,
   xxh64,
-  type ChunkKind,
 } from './container-format.js';
 import {
+  ADMIT_FIELDS,
   CorruptRecordError,
+  type AdmitJob,
+  type AdmitResult,
   type DecodeJob,
   type EncodeJob,
   type EncodeResult,
@@ -33,14 +36,8 @@ function codecAt(level: number): ChunkCodec {
   return c;
 }
 function fingerprints(job: FingerprintJob): JobResult {
-  const out = Buffer.allocUnsafeSlow(job.cuts.length * FINGERPRINT_BYTES);
-  let start = 0;
-  for (let i = 0; i < job.cuts.length; i++) {
-    const end = job.cuts[i]!;
-    createHash('sha256').update(job.data.subarray(start, end)).digest().copy(out, i * FINGERPRINT_BYTES);
-    start = end;
-  }
-  return { value: out, transfer: [out.buffer] };
+  const out = fingerprintAll(job.data, job.cuts);
+  return { value: out, transfer: [out.buffer as ArrayBuffer] };
 }
 
 /** Digests of whole streams (MD5 for ETags, SHA-256 for signed payloads), by algorithm and stream. */
@@ -123,6 +120,50 @@ function decode(job: DecodeJob): JobResult {
   return { value: o };
 }
 
+/**
+ * Checks offered chunks and builds records for those to keep. Nothing is
+ * trusted: each payload is decoded into exactly its claimed raw length (zstd
+ * cannot write past it, so a hostile frame cannot inflate memory) and must
+ * hash to its fingerprint. The first bad chunk fails the whole job.
+ */
+let admitScratch = Buffer.alloc(0);
+function admit(job: AdmitJob): JobResult {
+  const frame = Buffer.from(job.frame.buffer, job.frame.byteOffset, job.frame.byteLength);
+  const c = job.chunks;
+  let outBytes = 0;
+  for (let i = 0; i < c.length; i += ADMIT_FIELDS) if (c[i + 5] === 1) outBytes += RECORD_HEADER_BYTES + c[i + 2]!;
+  const out = Buffer.allocUnsafeSlow(outBytes);
+  let o = 0;
+  for (let i = 0; i < c.length; i += ADMIT_FIELDS) {
+    const [fpAt, rawLength, storedLength, codec, payloadAt, keep] = [c[i]!, c[i + 1]!, c[i + 2]!, c[i + 3]!, c[i + 4]!, c[i + 5]!];
+    const index = i / ADMIT_FIELDS;
+    const fp = frame.subarray(fpAt, fpAt + FINGERPRINT_BYTES);
+    const payload = frame.subarray(payloadAt, payloadAt + storedLength);
+    if (admitScratch.length < rawLength) admitScratch = Buffer.allocUnsafeSlow(rawLength);
+    const raw = admitScratch.subarray(0, rawLength);
+    try {
+      codecAt(0).decodeInto(codec, payload, raw);
+    } catch (err) {
+      if (err instanceof CodecError) throw new CorruptRecordError(`does not decode to its ${rawLength} bytes (${err.message})`, index);
+      throw err;
+    }
+    if (!createHash('sha256').update(raw).digest().equals(fp)) throw new CorruptRecordError('does not hash to its fingerprint', index);
+    if (keep !== 1) continue;
+    writeRecordHeader(out, o, {
+      kind: ChunkKind.Data,
+      codec,
+      rawLength,
+      storedLength,
+      fingerprint: fp,
+      payloadChecksum: xxh64(payload),
+    });
+    payload.copy(out, o + RECORD_HEADER_BYTES);
+    o += RECORD_HEADER_BYTES + storedLength;
+  }
+  const value: AdmitResult = { records: out };
+  return { value, transfer: [out.buffer] };
+}
+
 /** Fully checks every record at the given offsets of a span: header, checksum, codec, fingerprint. */
 function verify(job: VerifyJob): JobResult {
   const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
@@ -153,4 +194,4 @@ function verify(job: VerifyJob): JobResult {
   return { value: results };
 }
 
-serveJobs({ fingerprints, digestUpdate, encode, decode, verify });
+serveJobs({ fingerprints, digestUpdate, encode, decode, verify, admit });

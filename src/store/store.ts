@@ -20,6 +20,8 @@ import { LocalityCache } from './locality-cache.js';
 import { Multipart, type CompleteOptions, type PartInfo, type PartOptions, type UploadInfo, type UploadListing } from './multipart.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
 import { ObjectReader } from './object-reader.js';
+import { admitChunks, missingChunks, type AdmittedChunks, type OfferedChunk } from './chunk-intake.js';
+import { ComposedObject, type ComposedMetadata } from './composed-object.js';
 import type { ObjectWriter } from './object-writer.js';
 import { ingestAndCommit, type CommitAdditions, type StreamOptions, type Written } from './stream-commit.js';
 import { computeStats, type StoreStats } from './stats.js';
@@ -287,6 +289,24 @@ export class ChunkStore {
   completeUpload(uploadId: string, parts: { partNumber: number; etag?: string }[], options?: CompleteOptions): Promise<ObjectInfo> {
     this.checkOpen();
     return this.multipart.complete(uploadId, parts, options);
+  }
+
+  /** Which of these fingerprints (32 bytes each) the unit lacks: the question of a source-side dedup client. */
+  missingChunks(fingerprints: Buffer): boolean[] {
+    this.checkOpen();
+    return missingChunks(this.ctx, fingerprints);
+  }
+
+  /** Stores chunks a client sent (see chunk-intake.ts); durable when this resolves. `frame` is consumed. */
+  admitChunks(frame: Buffer, offered: readonly OfferedChunk[]): Promise<AdmittedChunks> {
+    this.checkOpen();
+    return admitChunks(this.ctx, frame, offered);
+  }
+
+  /** Starts an object whose recipe a client sends, naming chunks the unit holds. */
+  compose(key: string, meta: ComposedMetadata = {}): ComposedObject {
+    this.checkOpen();
+    return new ComposedObject(this.ctx, this.writers, key, meta);
   }
 
   /** Replaces an object's system metadata (tags, say), leaving its data and time as they are. */

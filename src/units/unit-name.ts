@@ -15,7 +15,7 @@ export function unitNameProblem(name: unknown): string | null {
   if (name.startsWith('xn--') || name.startsWith('sthree-')) return 'the name may not start with xn-- or sthree-';
   if (name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return 'the name may not end with -s3alias or --ol-s3';
   // The server's own paths: a bucket of these names would be shadowed by them in path-style requests.
-  if (name === 'admin' || name === 'metrics') return `${name} is reserved`;
+  if (name === 'admin' || name === 'metrics' || name === 'ingest') return `${name} is reserved`;
   return null;
 }
 

@@ -1,4 +1,6 @@
 import { Transform, type Readable } from 'node:stream';
+import type { AdmittedChunks, OfferedChunk } from '../store/chunk-intake.js';
+import type { ComposeCommitOptions, ComposedObject } from '../store/composed-object.js';
 import { EntityTooLargeError } from '../store/errors.js';
 import type { ObjectInfo } from '../store/object-info.js';
 import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.js';
@@ -93,6 +95,19 @@ export class Unit {
   /** Completes a multipart upload, held to the quota like a put. */
   async completeUpload(uploadId: string, parts: { partNumber: number; etag?: string }[], options: CompleteOptions = {}): Promise<ObjectInfo> {
     const info = await this.store.completeUpload(uploadId, parts, this.heldToQuota(options));
+    this.noteQuota();
+    return info;
+  }
+
+  /** Chunks a client pushed (source-side dedup), counted as traffic in. `frame` is consumed. */
+  admitChunks(frame: Buffer, offered: readonly OfferedChunk[]): Promise<AdmittedChunks> {
+    this.traffic.bytesIn += frame.length;
+    return this.store.admitChunks(frame, offered);
+  }
+
+  /** Commits an object whose recipe a client sent, held to the quota like a put. */
+  async commitComposed(composed: ComposedObject, options: ComposeCommitOptions): Promise<ObjectInfo> {
+    const info = await composed.commit(this.heldToQuota(options));
     this.noteQuota();
     return info;
   }

@@ -74,7 +74,7 @@ t.test('exit codes scripts can trust', async (t) => {
     ['unknown option', ['unit', 'list', '--colour'], env, 2, /Unknown option/],
     ['missing argument', ['unit', 'show'], env, 2, /takes <name>/],
     ['bad size', ['unit', 'create', 'x-y-z', '--hard-quota', 'lots'], env, 2, /size/],
-    ['no key', ['unit', 'list'], { CAIRN_ENDPOINT: s.url }, 2, /no admin key/],
+    ['no key', ['unit', 'list'], { CAIRN_ENDPOINT: s.url }, 2, /no access key/],
     ['refused by the server', ['unit', 'create', 'Not_Valid'], env, 1, /400: .*lowercase/],
     ['missing unit', ['unit', 'show', 'ghost'], env, 1, /404/],
     ['wrong secret', ['unit', 'list'], { ...env, CAIRN_SECRET_ACCESS_KEY: 'nope' }, 1, /403/],

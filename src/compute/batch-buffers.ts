@@ -69,6 +69,8 @@ export class BatchBuffers {
     private readonly limit: number,
     private readonly size: number,
     private readonly minChunk: number,
+    /** Whether batches need an output buffer too (records encoded beside them). */
+    private readonly withOutput = true,
   ) {}
 
   /** For ChunkBatcher: takes the slot reserved by waitForRoom(). */
@@ -89,7 +91,7 @@ export class BatchBuffers {
     }
     if (!this.reserved) {
       // Holding at most the buffer being filled, a stream may always go on (see SlotPool).
-      const slot = await this.pool.take(this.size, this.pool.outputFor(this.size, this.minChunk), this.held.size <= 1);
+      const slot = await this.pool.take(this.size, this.withOutput ? this.pool.outputFor(this.size, this.minChunk) : 0, this.held.size <= 1);
       if (this.failure) {
         this.pool.give(slot);
         throw this.failure;
