@@ -102,9 +102,9 @@ export async function ingestApi(app: FastifyInstance, o: IngestApiOptions): Prom
 
   /** The unit, if the caller may use it this way; otherwise exactly as if it did not exist. */
   const unitFor = (req: FastifyRequest, name: string, action: Action): Unit => {
-    if (!mayAccess(req.ingestCaller!.key, name, action) || !o.units.has(name)) {
-      throw new IngestError(404, 'no-such-unit', `no storage unit named ${JSON.stringify(name)}`);
-    }
+    const key = req.ingestCaller!.key;
+    if (!mayAccess(key, name, 'read') || !o.units.has(name)) throw new IngestError(404, 'no-such-unit', `no storage unit named ${JSON.stringify(name)}`);
+    if (!mayAccess(key, name, action)) throw new IngestError(403, 'access-denied', `this key may only read storage unit ${name}`);
     return o.units.unit(name);
   };
   /** Runs fn on the caller's session while the caller may still write to its unit. */
