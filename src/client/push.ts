@@ -1,6 +1,7 @@
 import { ChunkBatcher, type ChunkBatch } from '../chunking/chunk-batcher.js';
 import { createCutFinder } from '../chunking/cut-finder.js';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
+import { CHUNK_DESCRIPTOR_BYTES, FRAME_HEADER_BYTES, storedLengthBound } from '../wire/frames.js';
 import { BatchBuffers } from '../compute/batch-buffers.js';
 import type { UnitDescription } from '../wire/messages.js';
 import { MoverError, type MoverConnection, type WireCounters } from './connection.js';
@@ -122,7 +123,8 @@ class PushStream {
     private readonly wire0: WireCounters,
   ) {
     const limits = desc.limits;
-    this.batchSize = Math.min(Math.max(o.batchBytes ?? 4 * MIB, 2 * desc.chunking.maxSize), Math.floor(limits.maxFrameBytes / 2));
+    // The batcher needs room for two chunks of the largest size; frames are split to the server's limits (upload).
+    this.batchSize = Math.max(o.batchBytes ?? 4 * MIB, 2 * desc.chunking.maxSize);
     this.queryBatches = Math.max(1, Math.min(o.queryBatches ?? 8, Math.floor(limits.maxQueryFingerprints / (this.batchSize / desc.chunking.minSize + 1))));
     this.buffers = new BatchBuffers(this.compute.slots, Math.max(2, o.batchesInFlight ?? 16), this.batchSize, desc.chunking.minSize, false);
   }
@@ -230,11 +232,23 @@ class PushStream {
         }
         start = end;
       }
-      if (chosen.length === 0) return;
-      this.check();
-      const frame = await this.compute.pack(batch.data, Uint32Array.from(chosen), Buffer.concat(chosenFps), this.desc.compression.level);
-      this.chunkBytesSent += frame.length;
-      await sendChunks(this.conn, this.session, frame, this.o.signal);
+      // Frames within the server's limits, counting each chunk at its worst case (zstd's bound).
+      const limits = this.desc.limits;
+      for (let from = 0; from < chosenFps.length; ) {
+        let to = from;
+        let bytes = FRAME_HEADER_BYTES;
+        while (to < chosenFps.length && to - from < limits.maxFrameChunks) {
+          const need = CHUNK_DESCRIPTOR_BYTES + storedLengthBound(chosen[2 * to + 1]!);
+          if (to > from && bytes + need > limits.maxFrameBytes) break;
+          bytes += need;
+          to++;
+        }
+        this.check();
+        const frame = await this.compute.pack(batch.data, Uint32Array.from(chosen.slice(2 * from, 2 * to)), Buffer.concat(chosenFps.slice(from, to)), this.desc.compression.level);
+        this.chunkBytesSent += frame.length;
+        await sendChunks(this.conn, this.session, frame, this.o.signal);
+        from = to;
+      }
     } finally {
       this.buffers.release(batch.buffer);
       this.report();

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, type Authenticated } from '../http/request-auth.js';
+import { isHeaderSafe, KEY_PROBLEMS, keyProblem } from '../http/object-key.js';
 import { sendProblem } from '../http/problem.js';
 import { sha256Hex, UNSIGNED_PAYLOAD } from '../sigv4/canonical-request.js';
 import { AuthError } from '../sigv4/verifier.js';
 import { mayAccess, type Action, type Credentials } from '../units/credentials.js';
 import type { Unit } from '../units/unit.js';
 import type { UnitRegistry } from '../units/unit-registry.js';
-import { decodeChunks, decodeFingerprints, decodeRecipe, encodeMissing, FRAME_MEDIA_TYPE, storedLengthBound } from '../wire/frames.js';
+import { MAX_CHUNK_SIZE } from '../chunking/parameters.js';
+import { BASE_FRAME_BYTES, chunkFrameLimit, decodeChunks, decodeFingerprints, decodeRecipe, encodeMissing, FRAME_MEDIA_TYPE, storedLengthBound } from '../wire/frames.js';
 import {
   INGEST_PROTOCOL_VERSION,
   type ChunksAccepted,
@@ -31,7 +33,6 @@ export interface IngestApiOptions {
 }
 
 const JSON_LIMIT = 64 * 1024;
-const MIB = 1024 * 1024;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,7 +51,7 @@ export async function ingestApi(app: FastifyInstance, o: IngestApiOptions): Prom
   const limits: IngestLimits = {
     maxQueryFingerprints: 65536,
     maxFrameChunks: 8192,
-    maxFrameBytes: 16 * MIB,
+    maxFrameBytes: BASE_FRAME_BYTES,
     maxRecipeEntries: 65536,
     sessionIdleSeconds: o.sessionIdleSeconds,
   };
@@ -58,7 +59,8 @@ export async function ingestApi(app: FastifyInstance, o: IngestApiOptions): Prom
   app.addHook('onClose', () => sessions.close());
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(FRAME_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit: limits.maxFrameBytes }, (req, body, done) => done(checkBodyHash(req, body as Buffer), body));
+  // The largest any unit may accept; each unit's own limit is checked in the handler.
+  app.addContentTypeParser(FRAME_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit: chunkFrameLimit(MAX_CHUNK_SIZE) }, (req, body, done) => done(checkBodyHash(req, body as Buffer), body));
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: JSON_LIMIT }, (req, body, done) => {
     const mismatch = checkBodyHash(req, body as Buffer);
     if (mismatch) return done(mismatch, undefined);
@@ -125,7 +127,7 @@ export async function ingestApi(app: FastifyInstance, o: IngestApiOptions): Prom
       chunking: p.chunking,
       fingerprint: p.fingerprint,
       compression: p.compression,
-      limits,
+      limits: { ...limits, maxFrameBytes: chunkFrameLimit(p.chunking.maxSize) },
     };
   });
 
@@ -154,6 +156,9 @@ export async function ingestApi(app: FastifyInstance, o: IngestApiOptions): Prom
     withSession(req, async (_s, unit): Promise<ChunksAccepted> => {
       const frame = frameBody(req);
       const maxRaw = unit.store.parameters.chunking.maxSize;
+      if (frame.length > chunkFrameLimit(maxRaw)) {
+        throw new IngestError(413, 'too-large', `a chunks frame for this unit may be at most ${chunkFrameLimit(maxRaw)} bytes; this one is ${frame.length}`);
+      }
       const offered = decodeChunks(frame, { maxCount: limits.maxFrameChunks, maxRawLength: maxRaw, maxStoredLength: storedLengthBound(maxRaw) });
       const r = await unit.admitChunks(frame, offered);
       return { received: r.received, stored: r.stored, duplicates: r.duplicates, storedBytes: r.storedBytes };
@@ -215,7 +220,12 @@ function frameBody(req: FastifyRequest): Buffer {
 function openSessionRequest(body: unknown): OpenSessionRequest {
   const b = body as Partial<OpenSessionRequest> | undefined;
   if (!b || typeof b !== 'object' || typeof b.key !== 'string' || b.key === '') throw new IngestError(400, 'invalid-request', 'a session needs {"key": "<object key>"}');
-  if (b.contentType !== undefined && typeof b.contentType !== 'string') throw new IngestError(400, 'invalid-request', 'contentType must be a string');
+  const problem = keyProblem(b.key);
+  if (problem) throw new IngestError(400, 'invalid-key', KEY_PROBLEMS[problem]);
+  if (b.contentType !== undefined && (typeof b.contentType !== 'string' || b.contentType.length > 1024 || !isHeaderSafe(b.contentType))) {
+    // It comes back as the Content-Type header of every GET.
+    throw new IngestError(400, 'invalid-request', 'contentType must be printable ASCII, at most 1024 characters');
+  }
   if (b.userMetadata !== undefined) {
     if (typeof b.userMetadata !== 'object' || b.userMetadata === null || Object.values(b.userMetadata).some((v) => typeof v !== 'string')) {
       throw new IngestError(400, 'invalid-request', 'userMetadata must map names to strings');

@@ -1,3 +1,4 @@
+import { KEY_PROBLEMS, keyProblem } from '../http/object-key.js';
 import { percentDecode } from '../sigv4/uri-encode.js';
 import { s3Error } from './s3-errors.js';
 
@@ -32,17 +33,9 @@ export function parseTarget(rawPath: string, host: string | undefined, domain: s
   return { bucket: trimmed.slice(0, slash), key: key === '' ? null : key };
 }
 
-/**
- * Keys S3 clients may store here: 1 to 1024 bytes of UTF-8, no NUL or other
- * control characters, and no "." or ".." path segments (a key like
- * "a/../b" is refused rather than stored, so no consumer that maps keys to
- * paths can be walked out of its directory).
- */
+/** Keys S3 clients may store here (the faces' shared rule, src/http/object-key.ts), as S3 errors. */
 export function checkKey(key: string): void {
-  if (Buffer.byteLength(key, 'utf8') > 1024) throw s3Error('KeyTooLongError');
-  if (!key.isWellFormed()) throw s3Error('InvalidArgument', 'the key is not valid UTF-8');
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw s3Error('InvalidArgument', 'keys may not hold control characters');
-  if (key.split('/').some((segment) => segment === '..' || segment === '.')) {
-    throw s3Error('InvalidArgument', 'keys may not hold "." or ".." path segments');
-  }
+  const problem = keyProblem(key);
+  if (problem === 'too-long') throw s3Error('KeyTooLongError');
+  if (problem) throw s3Error('InvalidArgument', KEY_PROBLEMS[problem]);
 }

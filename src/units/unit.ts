@@ -99,8 +99,20 @@ export class Unit {
     return info;
   }
 
-  /** Chunks a client pushed (source-side dedup), counted as traffic in. `frame` is consumed. */
+  /**
+   * Chunks a client pushed (source-side dedup), counted as traffic in. `frame` is consumed.
+   * They are stored before any object names them, so the logical-bytes quota cannot hold them
+   * back; instead the unit's chunk bytes (referenced or not) may never pass its hard quota. Live
+   * objects always have at least as many logical bytes as unique chunk bytes, so this refuses
+   * only a client that uploads without committing (or leftovers of abandoned pushes, until
+   * garbage collection takes them).
+   */
   admitChunks(frame: Buffer, offered: readonly OfferedChunk[]): Promise<AdmittedChunks> {
+    const hard = this.quotaRef.hard;
+    if (hard !== null) {
+      const offeredBytes = offered.reduce((n, c) => n + c.rawLength, 0);
+      if (this.store.stats().uniqueBytes + offeredBytes > hard) return Promise.reject(new QuotaExceededError(this.name, hard));
+    }
     this.traffic.bytesIn += frame.length;
     return this.store.admitChunks(frame, offered);
   }

@@ -141,6 +141,14 @@ export function storedLengthBound(raw: number): number {
   return raw + (raw >>> 8) + (raw < 128 * 1024 ? (128 * 1024 - raw) >>> 11 : 0);
 }
 
+/** Chunks frames may always be this big; a unit whose largest chunk needs more allows one such chunk. */
+export const BASE_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** The largest chunks frame a unit with this maximum chunk size accepts: room for at least one incompressible chunk. */
+export function chunkFrameLimit(maxChunkSize: number): number {
+  return Math.max(BASE_FRAME_BYTES, chunkPayloadsStart(1) + storedLengthBound(maxChunkSize));
+}
+
 export interface ChunkLimits {
   maxCount: number;
   /** The unit's maximum chunk size: no chunk may claim more. */
@@ -168,7 +176,7 @@ export function decodeChunks(buf: Uint8Array, limits: ChunkLimits): ChunkDescrip
     if (rawLength === 0 || rawLength > limits.maxRawLength) {
       throw new WireError('Malformed', `chunk ${i}: raw length ${rawLength} is outside 1..${limits.maxRawLength}, the unit's maximum chunk size`);
     }
-    if (storedLength === 0 || storedLength > limits.maxStoredLength || (codec === WIRE_CODECS.raw && storedLength !== rawLength)) {
+    if (storedLength === 0 || storedLength > Math.min(limits.maxStoredLength, storedLengthBound(rawLength)) || (codec === WIRE_CODECS.raw && storedLength !== rawLength)) {
       throw new WireError('Malformed', `chunk ${i}: stored length ${storedLength} is not possible for raw length ${rawLength} and codec ${codec}`);
     }
     out.push({ fingerprintOffset: at, rawLength, storedLength, codec, payloadOffset });

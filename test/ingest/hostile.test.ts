@@ -104,6 +104,11 @@ t.test('malformed, truncated and oversized frames get a clear 4xx', async (t) =>
   writeFrameHeader(huge, { kind: FrameKind.Chunks, count: 1, sequence: 0 });
   const tooBig = await ingest(c.s.url, c.s.admin, 'POST', ingestPaths.chunks(c.session), { frame: huge, unsigned: true });
   t.equal(tooBig.status, 413, 'a frame past the size limit: 413');
+  const justOver = Buffer.alloc(16 * 1024 * 1024 + 100);
+  writeFrameHeader(justOver, { kind: FrameKind.Chunks, count: 1, sequence: 0 });
+  const overUnit = await ingest(c.s.url, c.s.admin, 'POST', ingestPaths.chunks(c.session), { frame: justOver, unsigned: true });
+  t.equal(overUnit.status, 413, "a frame past this unit's limit (its chunks are small): 413");
+  t.equal(problem(overUnit).type, 'too-large');
   const manyFps = Buffer.alloc(FRAME_HEADER_BYTES + 70_000 * 32);
   writeFrameHeader(manyFps, { kind: FrameKind.Fingerprints, count: 70_000, sequence: 0 });
   const tooMany = await ingest(c.s.url, c.s.admin, 'POST', ingestPaths.query(c.session), { frame: manyFps });
@@ -211,4 +216,34 @@ t.test('an unknown protocol version, or a path the protocol does not have, gets 
   t.equal(badMeta.status, 400);
   const noBody = await ingest(c.s.url, c.s.admin, 'POST', ingestPaths.sessions('movers'));
   t.equal(noBody.status, 400);
+});
+
+t.test('keys and content types S3 would refuse are refused here too', async (t) => {
+  const c = await open(t);
+  for (const key of ['a/../b', './x', 'line\nbreak', 'nul\u0000', 'tab\there']) {
+    const a = await ingest(c.s.url, c.s.admin, 'POST', ingestPaths.sessions('movers'), { json: { key } });
+    t.equal(a.status, 400, `key ${JSON.stringify(key)}: 400`);
+    t.equal(problem(a).type, 'invalid-key');
+  }
+  for (const contentType of ['text/plain\r\nX-Injected: 1', 'caf\u00e9', 'x'.repeat(1025)]) {
+    const a = await ingest(c.s.url, c.s.admin, 'POST', ingestPaths.sessions('movers'), { json: { key: 'k', contentType } });
+    t.equal(a.status, 400, `content type ${JSON.stringify(contentType.slice(0, 30))}: 400`);
+  }
+  const fine = await ingest(c.s.url, c.s.admin, 'POST', ingestPaths.sessions('movers'), { json: { key: 'ns/ünïcode..name', contentType: 'application/x-tar; charset=binary' } });
+  t.equal(fine.status, 201, 'dots inside a segment and non-ASCII keys are fine');
+});
+
+t.test('uploads without commits cannot take a unit past its hard quota', async (t) => {
+  const c = await open(t);
+  c.s.server.units.setQuota('movers', { soft: null, hard: 1_000_000 });
+  const send = (seed: string) => {
+    const chunks = cutChunks(pseudoRandomBytes(seed, 600_000), c.chunking);
+    return ingest(c.s.url, c.s.admin, 'POST', ingestPaths.chunks(c.session), { frame: chunkFrame(chunks.map((d) => ({ data: d }))), unsigned: true });
+  };
+  t.equal((await send('first')).status, 200, 'within the quota');
+  const before = c.chunks();
+  const over = await send('second');
+  t.equal(over.status, 403, 'the frame that would pass the hard quota is refused');
+  t.equal(problem(over).type, 'quota-exceeded');
+  t.equal(c.chunks(), before, 'and nothing of it stored');
 });

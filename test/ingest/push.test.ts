@@ -152,3 +152,27 @@ t.test('the mover reports refusals with the problem code', async (t) => {
   t.equal((err as MoverError).status, 404);
   t.equal((err as MoverError).code, 'no-such-unit');
 });
+
+t.test('units with the largest and the smallest chunks: frames are split to the limits the unit announces', async (t) => {
+  const s = await startS3Server(t);
+  await s.server.units.create('big-chunks', { avgChunkSize: 4 * 1024 * 1024 });
+  await s.server.units.create('tiny-chunks', { avgChunkSize: 1024 });
+  const conn = moverConnection(s.url, s.admin);
+  t.teardown(() => conn.close());
+  const s3 = s.client();
+
+  // Random data: chunks up to 16 MiB that do not compress, so one per frame at most.
+  const big = pseudoRandomBytes('big-chunks', 40_000_000);
+  const r1 = await push(conn, [big], { unit: 'big-chunks', key: 'disk.img' });
+  t.equal(r1.size, big.length);
+  t.ok(r1.chunks >= 2, `${r1.chunks} chunks`);
+  const got1 = await s3.send(new GetObjectCommand({ Bucket: 'big-chunks', Key: 'disk.img' }));
+  t.equal(sha256(await bodyOf(got1.Body)), sha256(big), 'the big-chunk object reads back');
+
+  // 16 MiB batches of 1 KiB-average chunks: about 14,000 chunks a batch, past the 8192 a frame may carry.
+  const tiny = pseudoRandomBytes('tiny-chunks', 20_000_000);
+  const r2 = await push(conn, [tiny], { unit: 'tiny-chunks', key: 'disk.img', batchBytes: 16 * 1024 * 1024 });
+  t.equal(r2.newChunks, r2.chunks);
+  const got2 = await s3.send(new GetObjectCommand({ Bucket: 'tiny-chunks', Key: 'disk.img' }));
+  t.equal(sha256(await bodyOf(got2.Body)), sha256(tiny), 'the tiny-chunk object reads back');
+});
