@@ -39,6 +39,7 @@ export function sendIngestError(req: FastifyRequest, reply: FastifyReply, err: E
     return sendProblem(reply, 500, 'internal', 'internal error');
   }
   req.log.info({ code, message: err.message }, 'ingest request refused');
+  if (code === 'too-many-sessions') reply.header('retry-after', '30');
   // A body left unread cannot be skipped safely on a kept-alive connection.
   if (!req.raw.complete) reply.header('connection', 'close');
   return sendProblem(reply, status, code, err.message, extensions);
@@ -57,7 +58,7 @@ function classify(err: Error & { statusCode?: number; code?: string }): [number,
   if (err instanceof StoreError) return [STORE_STATUS[err.code] ?? 500, kebab(err.code), {}];
   if (err instanceof UnitError) return [UNIT_STATUS[err.code] ?? 400, kebab(err.code), {}];
   if (err instanceof NoSuchSessionError) return [404, 'no-such-session', {}];
-  if (err instanceof TooManySessionsError) return [503, 'too-many-sessions', {}];
+  if (err instanceof TooManySessionsError) return [err.perKey ? 429 : 503, 'too-many-sessions', {}];
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return [413, 'too-large', {}];
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return [415, 'unsupported-media-type', {}];
   if (err.statusCode && err.statusCode < 500) return [err.statusCode, kebab(err.code ?? 'invalid-request'), {}];

@@ -24,10 +24,21 @@ export class NoSuchSessionError extends Error {
 
 export class TooManySessionsError extends Error {
   override name = 'TooManySessionsError';
-  constructor(limit: number) {
-    super(`the server has ${limit} ingest sessions open, its limit; try again when some have ended`);
+  constructor(
+    limit: number,
+    /** True when the caller's own key holds its share; false when the whole server is full. */
+    readonly perKey: boolean,
+  ) {
+    super(
+      perKey
+        ? `this access key has ${limit} ingest sessions open, its limit; commit or abort some (idle ones expire)`
+        : `the server has ${limit} ingest sessions open, its limit; try again when some have ended`,
+    );
   }
 }
+
+/** Sessions one access key may hold open: one key (one tenant) cannot take every session of the server. */
+export const SESSIONS_PER_KEY = 64;
 
 /**
  * The open ingest sessions of the server. A session idle for longer than the
@@ -53,7 +64,10 @@ export class IngestSessions {
   }
 
   open(unit: string, accessKeyId: string, composed: () => ComposedObject): IngestSession {
-    if (this.sessions.size >= this.limit) throw new TooManySessionsError(this.limit);
+    let mine = 0;
+    for (const s of this.sessions.values()) if (s.accessKeyId === accessKeyId) mine++;
+    if (mine >= SESSIONS_PER_KEY) throw new TooManySessionsError(SESSIONS_PER_KEY, true);
+    if (this.sessions.size >= this.limit) throw new TooManySessionsError(this.limit, false);
     const session: IngestSession = {
       id: randomBytes(18).toString('base64url'),
       unit,

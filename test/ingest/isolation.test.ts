@@ -65,3 +65,22 @@ t.test('a read-only key may describe its unit but not push into it; a revoked ke
   const after = await ingest(s.url, rwCreds, 'POST', ingestPaths.commit((session.json as { session: string }).session), { json: { size: 0, chunks: 0 } });
   t.equal(after.status, 403, 'the session dies with its key');
 });
+
+t.test('one key cannot take every session of the server', async (t) => {
+  const s = await startS3Server(t);
+  await s.server.units.create('tenant-a');
+  await s.server.units.create('tenant-b');
+  const issue = (unit: string) => {
+    const k = s.server.credentials.issue('unit', [{ unit, access: 'read-write' }]);
+    return { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
+  };
+  const a = issue('tenant-a');
+  const b = issue('tenant-b');
+  const open = (creds: typeof a, unit: string) => ingest(s.url, creds, 'POST', ingestPaths.sessions(unit), { json: { key: 'x' } });
+  for (let i = 0; i < 64; i++) t.equal((await open(a, 'tenant-a')).status, 201);
+  const refused = await open(a, 'tenant-a');
+  t.equal(refused.status, 429, "past its share, a key's next session is refused");
+  t.match(refused.json, { type: 'urn:cairn:problem:too-many-sessions' });
+  t.equal(refused.headers.get('retry-after'), '30');
+  t.equal((await open(b, 'tenant-b')).status, 201, 'another tenant still pushes');
+});
