@@ -13,11 +13,11 @@ import {
   encodeEntryHeader,
   encodePaxRecords,
   encodeUstarHeader,
-  nsToMs,
   paddingFor,
   type EntryHeaderFields,
 } from '../../src/client/tar/tar-header.js';
 import { readTar, type TarHeaderInfo } from '../../src/client/tar/tar-reader.js';
+import { describeTree } from '../helpers/tree.js';
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
@@ -92,27 +92,6 @@ async function buildTree(root: string, big: Buffer): Promise<void> {
     await chmod(join(root, path), mode);
     await setTimes(join(root, path), mtime);
   }
-}
-
-/** Type, mode, mtime (ms), content hash or link target of everything under root. */
-async function describeTree(root: string, rel = '', recurse = true): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  const names = (await readdir(join(root, rel))).sort();
-  for (const name of names) {
-    const p = rel ? `${rel}/${name}` : name;
-    const abs = join(root, p);
-    const st = await lstat(abs, { bigint: true });
-    const common = { mode: Number(st.mode & 0o7777n), mtimeMs: nsToMs(st.mtimeNs) };
-    if (st.isDirectory()) {
-      out[p] = { type: 'directory', ...common };
-      if (recurse) Object.assign(out, await describeTree(root, p));
-    } else if (st.isSymbolicLink()) {
-      out[p] = { type: 'symlink', ...common, target: await readlink(abs) };
-    } else {
-      out[p] = { type: 'file', ...common, size: Number(st.size), sha256: sha256(await readFile(abs)) };
-    }
-  }
-  return out;
 }
 
 async function run(cmd: string, args: string[], input?: AsyncIterable<Buffer>) {

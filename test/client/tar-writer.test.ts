@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, truncateSync, unlinkSync } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import {
   splitUstarPath,
 } from '../../src/client/tar/tar-header.js';
 import { readTar } from '../../src/client/tar/tar-reader.js';
+import { describeTree } from '../helpers/tree.js';
 
 interface Tarred {
   bytes: Buffer;
@@ -245,27 +246,6 @@ t.test('GNU tar lists and extracts our stream identically', async (t) => {
   await tar.index;
   t.same(await describeTree(out), await describeTree(root));
 });
-
-/** Type, mode, mtime (ms), content hash or link target of everything under root. */
-async function describeTree(root: string, rel = ''): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  const names = (await readdir(join(root, rel))).sort();
-  for (const name of names) {
-    const p = rel ? `${rel}/${name}` : name;
-    const abs = join(root, p);
-    const st = await lstat(abs, { bigint: true });
-    const common = { mode: Number(st.mode & 0o7777n), mtimeMs: nsToMs(st.mtimeNs) };
-    if (st.isDirectory()) {
-      out[p] = { type: 'directory', ...common };
-      Object.assign(out, await describeTree(root, p));
-    } else if (st.isSymbolicLink()) {
-      out[p] = { type: 'symlink', ...common, target: await readlink(abs) };
-    } else {
-      out[p] = { type: 'file', ...common, sha256: sha256(await readFile(abs)) };
-    }
-  }
-  return out;
-}
 
 t.test('FIFOs and sockets are skipped with a warning; hard links are stored as files', async (t) => {
   // Socket paths are limited to ~108 bytes, too short for tap's fixture directory.

@@ -1,22 +1,11 @@
 // The file index stored beside a pushed directory's tar: where each file's bytes sit in the tar stream,
 // so one file can be restored with a ranged read.
+import type { EntryHeaderFields, EntryType } from './tar-header.js';
 
-export type EntryType = 'file' | 'directory' | 'symlink';
+export type { EntryType };
 
-export interface TarEntry {
-  /** Relative to the pushed root, '/'-separated, no leading './', no trailing '/'; the root itself is not an entry. */
-  path: string;
-  type: EntryType;
-  /** Permission bits only (mode & 0o7777). */
-  mode: number;
-  /** Integer milliseconds, as stored in the tar. */
-  mtimeMs: number;
-  /** Bytes of file data; 0 for directories and symlinks. */
-  size: number;
-  /** Symlinks only. */
-  linkTarget?: string;
-  uid: number;
-  gid: number;
+/** An entry of a pushed directory (the root itself is not one), and where its data sits in the tar. */
+export interface TarEntry extends EntryHeaderFields {
   /** Files: byte offset of the file's first data byte within the tar stream; 0 for others. */
   dataOffset: number;
 }

@@ -1,5 +1,4 @@
 // 512-byte ustar headers and pax extended header records (POSIX.1-2001 "pax" interchange format).
-import type { EntryType } from './directory-index.js';
 
 export const BLOCK_BYTES = 512;
 /** Two zero blocks end an archive. */
@@ -29,13 +28,20 @@ export interface DecodedUstarHeader extends UstarHeader {
   path: string;
 }
 
+export type EntryType = 'file' | 'directory' | 'symlink';
+
 /** What one archive entry says about itself; encodeEntryHeader turns it into pax + ustar blocks. */
 export interface EntryHeaderFields {
+  /** Relative to the archived root, '/'-separated, no leading './', no trailing '/'. */
   path: string;
   type: EntryType;
+  /** Permission bits only (mode & 0o7777). */
   mode: number;
+  /** Integer milliseconds. */
   mtimeMs: number;
+  /** Bytes of file data; 0 for directories and symlinks. */
   size: number;
+  /** Symlinks only. */
   linkTarget?: string;
   uid: number;
   gid: number;

@@ -1,16 +1,9 @@
 // Reads a tar stream entry by entry: ustar, pax ('x', 'g') and GNU long names ('L', 'K').
-import type { EntryType } from './directory-index.js';
-import { BLOCK_BYTES, decodePaxRecords, decodeUstarHeader, paddingFor, parsePaxTime, type DecodedUstarHeader } from './tar-header.js';
+import { BLOCK_BYTES, decodePaxRecords, decodeUstarHeader, paddingFor, parsePaxTime, type DecodedUstarHeader, type EntryHeaderFields, type EntryType } from './tar-header.js';
 
-export interface TarHeaderInfo {
-  path: string;
+export interface TarHeaderInfo extends Omit<EntryHeaderFields, 'type'> {
+  /** 'other' for the entry types a restore skips with a warning. */
   type: EntryType | 'other';
-  mode: number;
-  mtimeMs: number;
-  size: number;
-  linkTarget?: string;
-  uid: number;
-  gid: number;
 }
 
 // Metadata entries (pax records, GNU long names) are held in memory; a hostile archive must not make that unbounded.
