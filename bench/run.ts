@@ -158,7 +158,7 @@ async function s3Path(
   gens: { path: string; bytes: number }[],
   direct: { rows: GenerationRow[]; restore: { mbps: number } },
 ): Promise<void> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./s3-server.js', import.meta.url)), join(DIR, 'units', 's3-server')], {
+  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(new URL('./s3-server.js', import.meta.url)), join(DIR, 'units', 's3-server')], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -183,8 +183,11 @@ async function s3Path(
     await createBucket(client, 's3-raw-multipart');
     await createBucket(client, 'pushed');
     const mover = new MoverConnection({ endpoint: new URL(target.url), credentials: target.credentials, region: 'us-east-1' });
-    const rows = [];
+    const rows: S3Row[] = [];
     for (const [g, gen] of gens.entries()) {
+      // The paired baseline: the store path inside the server process, just before the S3 runs.
+      child.stdin!.write(`direct ${gen.path} gen${g + 1}.tar\n`);
+      const paired = (await next()) as { bytes: number; seconds: number; cpuSeconds: number };
       const source = loadSource(gen.path);
       reset();
       let cpu0 = serverCpu();
@@ -208,10 +211,12 @@ async function s3Path(
       const pushServerCpu = serverCpu() - cpu0;
       const pushRss = await peak();
       const pushSent = mover.wire.sent - wire0.sent;
-      const directMbps = direct.rows[g]!.mbps;
-      rows.push({
+      const directMbps = paired.bytes / 1e6 / paired.seconds;
+      const row = {
         generation: g + 1,
         directMbps,
+        directCpu: paired.cpuSeconds,
+        storePathMbps: direct.rows[g]!.mbps,
         putMbps: gen.bytes / 1e6 / single.seconds,
         rawMultipartMbps: gen.bytes / 1e6 / raw.seconds,
         multipartMbps: gen.bytes / 1e6 / multi.seconds,
@@ -223,10 +228,14 @@ async function s3Path(
         putCpu: `${singleServerCpu.toFixed(2)}/${single.cpuSeconds.toFixed(2)}`,
         rawMultipartCpu: `${rawServerCpu.toFixed(2)}/${raw.cpuSeconds.toFixed(2)}`,
         multipartCpu: `${multiServerCpu.toFixed(2)}/${multi.cpuSeconds.toFixed(2)}`,
-      });
+      };
+      rows.push(row);
     }
     mover.close();
     const last = gens.length;
+    child.stdin!.write(`restore gen${last}.tar\n`);
+    const restored = (await next()) as { bytes: number; seconds: number };
+    const restoreMbps = restored.bytes / 1e6 / restored.seconds;
     const getCpu0 = serverCpu();
     const get = await measure(() => rawGet(target, 's3-single', `gen${last}.tar`));
     const getServerCpu = serverCpu() - getCpu0;
@@ -253,17 +262,20 @@ async function s3Path(
       const [pages, keys, prefixes] = m.value;
       listing.push({ what, pages, keys, prefixes, seconds: m.seconds, msPerPage: (m.seconds * 1000) / pages });
     }
-    results.s3Path = { rows, getMbps, curl, big, listing, populateSeconds: populated.seconds };
+    results.s3Path = { rows, restoreMbps, getMbps, curl, big, listing, populateSeconds: populated.seconds };
     say();
-    say('S3 path: the same generations, fed from memory, through a server in its own process (client in the bench process, same 2 cores)');
+    say('S3 path: the same generations, fed from memory, through a server in its own process (client in the bench process, same 2 cores).');
+    say('  "direct" is the paired baseline: the store path inside the server process, run just before each generation\'s S3 uploads');
+    say('  (this host is shared and drifts over minutes; the store-path table above ran earlier)');
     say('  PUT: one signed PutObject streaming the generation (UNSIGNED-PAYLOAD); multipart, 8 MiB parts, 4 in flight:');
     say('  "raw" as light as a client can be (UNSIGNED-PAYLOAD, no checksums), "SDK" by @aws-sdk/lib-storage (signed SHA-256 and CRC32 of every part)');
     say(
       table(
-        ['gen', 'direct MB/s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB'],
+        ['gen', 'direct MB/s', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB'],
         rows.map((r) => [
           r.generation,
           r.directMbps,
+          r.directCpu,
           r.putMbps,
           r.putMbps / r.directMbps,
           r.putCpu,
@@ -276,6 +288,11 @@ async function s3Path(
           r.serverPeakRssMiB,
         ]),
       ),
+    );
+    const mean = (f: (r: S3Row) => number): string => avg(rows.map(f)).toFixed(2);
+    say(
+      `mean over the generations, to the paired direct: PUT ${mean((r) => r.putMbps / r.directMbps)}, raw multipart ${mean((r) => r.rawMultipartMbps / r.directMbps)}, ` +
+        `SDK multipart ${mean((r) => r.multipartMbps / r.directMbps)}`,
     );
     say('  push: the mover client (src/client) into a unit of its own: it chunks and fingerprints, asks what the unit lacks and sends only that,');
     say('  compressed; "sent" counts every byte the client wrote to its socket (frames, headers, signatures)');
@@ -291,11 +308,12 @@ async function s3Path(
         `sent ${Math.max(...dupRows.map((r) => r.pushSentPercent)).toFixed(2)}% of the logical bytes at most`,
     );
     say(
-      `GET gen ${last}: ${getMbps.toFixed(0)} MB/s, ${(getMbps / direct.restore.mbps).toFixed(2)}x the direct restore (${direct.restore.mbps.toFixed(0)} MB/s); ` +
+      `GET gen ${last}: ${getMbps.toFixed(0)} MB/s, ${(getMbps / restoreMbps).toFixed(2)}x the paired direct restore in the server process (${restoreMbps.toFixed(0)} MB/s; ` +
+        `${direct.restore.mbps.toFixed(0)} MB/s in the store-path run); ` +
         `cpu s server/client ${getServerCpu.toFixed(2)}/${get.cpuSeconds.toFixed(2)} (a Node http client)`,
     );
     say(
-      `GET gen ${last} by curl: ${curl.mbps.toFixed(0)} MB/s, ${(curl.mbps / direct.restore.mbps).toFixed(2)}x the direct restore; ` +
+      `GET gen ${last} by curl: ${curl.mbps.toFixed(0)} MB/s, ${(curl.mbps / restoreMbps).toFixed(2)}x the paired direct restore; ` +
         `cpu s server/client ${curl.serverCpu.toFixed(2)}/${curl.clientCpu.toFixed(2)}`,
     );
     say(`ListObjectsV2 on a unit of ${LIST_OBJECTS} objects (100 prefixes of ${LIST_OBJECTS / 100}; made in ${populated.seconds.toFixed(0)} s by copies):`);
@@ -305,6 +323,24 @@ async function s3Path(
     client.destroy();
     child.stdin!.write('quit\n');
   }
+}
+
+interface S3Row {
+  generation: number;
+  directMbps: number;
+  directCpu: number;
+  storePathMbps: number;
+  putMbps: number;
+  rawMultipartMbps: number;
+  multipartMbps: number;
+  pushMbps: number;
+  pushSentPercent: number;
+  pushNewChunks: string;
+  pushCpu: string;
+  serverPeakRssMiB: number;
+  putCpu: string;
+  rawMultipartCpu: string;
+  multipartCpu: string;
 }
 
 function avg(xs: number[]): number {

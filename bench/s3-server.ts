@@ -3,12 +3,18 @@
  * own, so its memory is measured apart from the client's. Prints
  * {"url","accessKeyId","secretAccessKey"} once listening; on stdin, "peak"
  * answers the peak RSS since the last "reset" (sampled every 20 ms), "memory"
- * the process's memoryUsage().
+ * the process's memoryUsage(); "direct <file> <key>" stores the file (read into
+ * memory first, untimed) straight into the unit "direct" of this same process,
+ * without HTTP, and answers its seconds: the baseline the S3 figures are paired
+ * with, measured minutes apart at most and with the same threads and pools.
+ * "restore <key>" reads that object back the same way, for the GET figures.
+ * Run with --expose-gc, so the source is gone before the next measurement.
  */
 import { createInterface } from 'node:readline';
 import { rmSync } from 'node:fs';
 import { startServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { loadSource, streamOf } from './source.js';
 
 const dir = process.argv[2]!;
 rmSync(dir, { recursive: true, force: true });
@@ -30,6 +36,28 @@ for await (const line of createInterface({ input: process.stdin })) {
     await store.put('seed', (async function* () { yield Buffer.from('x'); })());
     for (let i = 0; i < n; i++) await store.copy('seed', `ns${String(i % 100).padStart(3, '0')}/backup-${String(i).padStart(7, '0')}.tar.gz`);
     process.stdout.write(`${JSON.stringify({ seconds: Number(process.hrtime.bigint() - t0) / 1e9 })}\n`);
+  }
+  if (line.startsWith('direct ')) {
+    const [, path, key] = line.split(' ');
+    if (!server.units.has('direct')) await server.units.create('direct');
+    let source: ReturnType<typeof loadSource> | null = loadSource(path!);
+    const bytes = source.bytes;
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await server.units.unit('direct').store.put(key!, streamOf(source));
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    source = null;
+    (globalThis as { gc?: () => void }).gc?.();
+    process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+  }
+  if (line.startsWith('restore ')) {
+    // The paired baseline for GET: the read path inside this process, bytes consumed and dropped.
+    const t0 = process.hrtime.bigint();
+    const r = await server.units.unit('direct').store.get(line.slice('restore '.length));
+    let bytes = 0;
+    for await (const piece of r.body as AsyncIterable<Buffer>) bytes += piece.length;
+    process.stdout.write(`${JSON.stringify({ bytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9 })}\n`);
   }
   if (line === 'quit') break;
 }
