@@ -206,7 +206,24 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
     async (req, reply) => {
       const name = unitName(req);
       const unit = o.units.unit(name);
-      const job = o.jobs.start(name, (onProgress) => unit.store.verify(onProgress));
+      const job = o.jobs.start('verify', name, (onProgress) => unit.store.verify(onProgress));
+      return reply.code(202).send(job);
+    },
+  );
+
+  app.post(
+    '/units/:name/reclaim-estimate',
+    {
+      schema: {
+        summary: 'Start measuring what a garbage collection would give back (a mark of everything live; changes nothing); follow the job',
+        params: nameParams,
+        response: { 202: jobSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const name = unitName(req);
+      const unit = o.units.unit(name);
+      const job = o.jobs.start('reclaim-estimate', name, (onProgress) => unit.estimateReclaimable(onProgress));
       return reply.code(202).send(job);
     },
   );

@@ -29,6 +29,10 @@ const statsSchema = {
   ),
 } as const;
 
+const reclaimEstimateProperties = Object.fromEntries(
+  ['atMs', 'durationMs', 'liveChunks', 'deadChunks', 'deadBytes', 'emptyContainers', 'sparseContainers', 'reclaimableBytes', 'compactBelow'].map((k) => [k, { type: 'number' }]),
+);
+
 export const unitSchema = {
   type: 'object',
   properties: {
@@ -56,6 +60,7 @@ export const unitSchema = {
     quotaState: { type: 'string', enum: ['ok', 'soft-exceeded', 'hard-reached'] },
     stats: statsSchema,
     traffic: { type: 'object', properties: { bytesIn: { type: 'number' }, bytesOut: { type: 'number' } } },
+    reclaim: { type: ['object', 'null'], description: 'the last reclaim estimate since the server started, or null', properties: reclaimEstimateProperties },
   },
 } as const;
 
@@ -122,9 +127,17 @@ export const jobSchema = {
     state: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
     startedMs: { type: 'integer' },
     finishedMs: { type: ['integer', 'null'] },
+    // One schema for every kind: verify fills the first group of fields, reclaim-estimate the second.
     progress: {
       type: ['object', 'null'],
-      properties: { phase: { type: 'string' }, done: { type: 'integer' }, total: { type: 'integer' } },
+      properties: {
+        phase: { type: 'string' },
+        done: { type: 'integer' },
+        total: { type: 'integer' },
+        roots: { type: 'integer' },
+        nodes: { type: 'integer' },
+        chunks: { type: 'integer' },
+      },
     },
     result: {
       type: ['object', 'null'],
@@ -141,6 +154,7 @@ export const jobSchema = {
         objectsChecked: { type: 'integer' },
         damagedObjects: { type: 'array', items: { type: 'string' } },
         durationMs: { type: 'integer' },
+        ...reclaimEstimateProperties,
       },
     },
     error: { type: ['string', 'null'] },

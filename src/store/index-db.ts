@@ -249,6 +249,15 @@ export class IndexDb {
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= ? ORDER BY key LIMIT ?`,
       ),
       allObjects: db.prepare<[], ObjectRowDb>(`SELECT ${OBJECT_COLUMNS} FROM objects ORDER BY key`),
+      rootsFirst: db.prepare<[number], { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }>(
+        'SELECT key, recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM objects ORDER BY key LIMIT ?',
+      ),
+      rootsAfter: db.prepare<[Buffer, number], { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }>(
+        'SELECT key, recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM objects WHERE key > ? ORDER BY key LIMIT ?',
+      ),
+      partRoots: db.prepare<[], { recipeRoot: Buffer | null; recipeHeight: number }>(
+        'SELECT recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM parts',
+      ),
       insertUpload: db.prepare(
         `INSERT INTO uploads (upload_id, key, created_ms, content_type, user_meta, system_meta)
          VALUES (@uploadId, @key, @createdMs, @contentType, @userMetadata, @systemMetadata)`,
@@ -511,6 +520,41 @@ export class IndexDb {
 
   deleteContainer(id: number): void {
     this.s.deleteContainer.run(id);
+  }
+
+  /** Object keys and recipe roots after `after` (null: from the start), in key order: the collector's walk. */
+  recipeRootsAfter(after: Buffer | null, limit: number): { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }[] {
+    return after === null ? this.s.rootsFirst.all(limit) : this.s.rootsAfter.all(after, limit);
+  }
+
+  /** The recipe roots of every part of every multipart upload in progress. */
+  partRoots(): { recipeRoot: Buffer | null; recipeHeight: number }[] {
+    return this.s.partRoots.all();
+  }
+
+  /**
+   * Per container, indexed record bytes (headers included) and those whose
+   * fingerprint the mark set at markPath lacks. The mark file is attached for
+   * the one query and detached again.
+   */
+  livenessByContainer(markPath: string, headerBytes: number): { container: number; sealed: boolean; bytes: number; deadBytes: number; records: number; deadRecords: number }[] {
+    this.db.prepare('ATTACH DATABASE ? AS gc').run(markPath);
+    try {
+      return this.db
+        .prepare<[number, number], { container: number; state: number; bytes: number; deadBytes: number; records: number; deadRecords: number }>(
+          `SELECT c.container AS container, k.state AS state,
+                  sum(c.stored_len + ?) AS bytes,
+                  sum(CASE WHEN l.fp IS NULL THEN c.stored_len + ? ELSE 0 END) AS deadBytes,
+                  count(*) AS records,
+                  sum(l.fp IS NULL) AS deadRecords
+           FROM chunks c LEFT JOIN gc.live l ON l.fp = c.fp JOIN containers k ON k.id = c.container
+           GROUP BY c.container ORDER BY c.container`,
+        )
+        .all(headerBytes, headerBytes)
+        .map((r) => ({ container: r.container, sealed: r.state === 1, bytes: r.bytes, deadBytes: r.deadBytes, records: r.records, deadRecords: r.deadRecords }));
+    } finally {
+      this.db.prepare('DETACH DATABASE gc').run();
+    }
   }
 
   containers(): ContainerRow[] {

@@ -28,6 +28,7 @@ import { computeStats, type StoreStats } from './stats.js';
 import { StoreCompute } from './store-compute.js';
 import type { StoreContext, StoreSettings } from './store-context.js';
 import { UnitLock } from './unit-lock.js';
+import { estimateReclaimable, type ReclaimEstimate } from './reclaim-estimate.js';
 import { verifyStore, type VerifyProgress, type VerifyReport } from './verify.js';
 
 /** Fixed when the unit is created; recorded in its index. */
@@ -336,6 +337,12 @@ export class ChunkStore {
   verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport> {
     this.checkOpen();
     return verifyStore(this.ctx, this.reader.loadNode, onProgress);
+  }
+
+  /** What a garbage collection would give back now, measured by a mark of everything live (changes nothing). */
+  estimateReclaimable(o: Parameters<typeof estimateReclaimable>[3] = {}): Promise<ReclaimEstimate> {
+    this.checkOpen();
+    return estimateReclaimable(this.dir, this.ctx.index, this.reader.loadNode, o);
   }
 
   /** Seals open containers and releases the unit. Streams still running fail. */

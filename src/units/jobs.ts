@@ -1,28 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import type { MarkProgress } from '../store/gc-mark.js';
+import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import type { VerifyProgress, VerifyReport } from '../store/verify.js';
 
 export type JobState = 'running' | 'succeeded' | 'failed';
 
-export interface Job {
+/** What each kind of job reports while it runs and when it is done. */
+export interface JobKinds {
+  verify: { progress: VerifyProgress; result: VerifyReport };
+  'reclaim-estimate': { progress: MarkProgress; result: ReclaimEstimate };
+}
+export type JobKind = keyof JobKinds;
+
+export interface Job<K extends JobKind = JobKind> {
   id: string;
-  kind: 'verify';
+  kind: K;
   unit: string;
   state: JobState;
   startedMs: number;
   finishedMs: number | null;
-  progress: VerifyProgress | null;
-  result: VerifyReport | null;
+  progress: JobKinds[K]['progress'] | null;
+  result: JobKinds[K]['result'] | null;
   error: string | null;
 }
 
-/** Long-running work started by admins (verify today), followed by id. Keeps the last 100 finished. */
+/** Long-running work started by admins (verify, reclaim estimates), followed by id. Keeps the last 100 finished. */
 export class Jobs {
   private readonly jobs = new Map<string, Job>();
 
-  start(unit: string, run: (onProgress: (p: VerifyProgress) => void) => Promise<VerifyReport>): Job {
-    const job: Job = {
+  start<K extends JobKind>(kind: K, unit: string, run: (onProgress: (p: JobKinds[K]['progress']) => void) => Promise<JobKinds[K]['result']>): Job<K> {
+    const job: Job<K> = {
       id: randomUUID(),
-      kind: 'verify',
+      kind,
       unit,
       state: 'running',
       startedMs: Date.now(),
@@ -31,7 +40,7 @@ export class Jobs {
       result: null,
       error: null,
     };
-    this.jobs.set(job.id, job);
+    this.jobs.set(job.id, job as unknown as Job);
     run((p) => (job.progress = p)).then(
       (result) => Object.assign(job, { state: 'succeeded', result, finishedMs: Date.now() }),
       (err: Error) => Object.assign(job, { state: 'failed', error: err.message, finishedMs: Date.now() }),

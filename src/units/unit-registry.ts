@@ -1,3 +1,4 @@
+import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultChunkingParameters } from '../chunking/parameters.js';
@@ -26,6 +27,8 @@ export interface UnitInfo {
   quotaState: QuotaState;
   stats: StoreStats;
   traffic: Traffic;
+  /** The last reclaim estimate since the server started, or null. */
+  reclaim: ReclaimEstimate | null;
 }
 
 export type RegistryLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
@@ -86,6 +89,7 @@ export class UnitRegistry {
       quotaState: u.quotaState,
       stats: u.store.stats(),
       traffic: { ...u.traffic },
+      reclaim: u.lastReclaimEstimate,
     };
   }
 

@@ -5,6 +5,8 @@ import { EntityTooLargeError } from '../store/errors.js';
 import type { ObjectInfo } from '../store/object-info.js';
 import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.js';
 import type { ByteRange, ChunkStore, GetResult, OpenedObject, PutOptions } from '../store/store.js';
+import type { MarkProgress } from '../store/gc-mark.js';
+import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import { QuotaExceededError } from './errors.js';
 import { quotaState, type Quota, type QuotaState } from './quota.js';
 
@@ -122,6 +124,15 @@ export class Unit {
     const info = await composed.commit(this.heldToQuota(options));
     this.noteQuota();
     return info;
+  }
+
+  /** The last reclaim estimate made since the server started (a full mark: made on request, not per stats call). */
+  lastReclaimEstimate: ReclaimEstimate | null = null;
+
+  async estimateReclaimable(onProgress?: (p: MarkProgress) => void): Promise<ReclaimEstimate> {
+    const e = await this.store.estimateReclaimable({ ...(onProgress && { onProgress }) });
+    this.lastReclaimEstimate = e;
+    return e;
   }
 
   /** Reads an object, counting the bytes that leave. */

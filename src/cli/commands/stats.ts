@@ -1,8 +1,8 @@
-import type { Job } from '../../units/jobs.js';
+import type { Job, JobKind, JobKinds } from '../../units/jobs.js';
 import type { UnitInfo } from '../../units/unit-registry.js';
 import { adminRequest } from '../admin-client.js';
 import { EXIT } from '../cli-errors.js';
-import type { Command } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
 import { bytes, factor, table } from '../format.js';
 import { showUnit } from './unit.js';
 
@@ -58,20 +58,8 @@ export const statsCommands: Command[] = [
     summary: 'check every chunk and recipe of a unit; exit 4 if anything is damaged',
     options: { 'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' } },
     async run(ctx, [unit], o) {
-      const conn = ctx.connection();
-      let job = await adminRequest<Job>(conn, 'POST', `/units/${encodeURIComponent(unit!)}/verify`);
-      if (o['no-wait']) {
-        ctx.out(ctx.json ? JSON.stringify(job, null, 2) : `started verify job ${job.id}`);
-        return EXIT.ok;
-      }
-      const tty = process.stderr.isTTY && !ctx.json;
-      while (job.state === 'running') {
-        await new Promise((r) => setTimeout(r, 500));
-        job = await adminRequest<Job>(conn, 'GET', `/jobs/${job.id}`);
-        if (tty && job.progress) process.stderr.write(`\r${job.progress.phase}: ${job.progress.done}/${job.progress.total}   `);
-      }
-      if (tty) process.stderr.write('\n');
-      if (ctx.json) ctx.out(JSON.stringify(job, null, 2));
+      const job = await runJob<'verify'>(ctx, 'verify', `/units/${encodeURIComponent(unit!)}/verify`, o['no-wait'] === true, (p) => `${p.phase}: ${p.done}/${p.total}`);
+      if (!job) return EXIT.ok;
       if (job.state === 'failed') {
         if (!ctx.json) ctx.out(`verify of ${unit} failed: ${job.error}`);
         return EXIT.unavailable;
@@ -87,4 +75,51 @@ export const statsCommands: Command[] = [
       return r.ok ? EXIT.ok : EXIT.damaged;
     },
   },
+  {
+    words: ['gc', 'estimate'],
+    args: ['unit'],
+    summary: 'measure what a garbage collection of a unit would give back (marks everything live; changes nothing)',
+    options: { 'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' } },
+    async run(ctx, [unit], o) {
+      const job = await runJob<'reclaim-estimate'>(ctx, 'reclaim-estimate', `/units/${encodeURIComponent(unit!)}/reclaim-estimate`, o['no-wait'] === true, (p) => `marked ${p.roots} recipes, ${p.nodes} nodes, ${p.chunks} chunk references`);
+      if (!job) return EXIT.ok;
+      if (job.state === 'failed') {
+        if (!ctx.json) ctx.out(`estimate of ${unit} failed: ${job.error}`);
+        return EXIT.unavailable;
+      }
+      const e = job.result!;
+      if (!ctx.json) {
+        ctx.out(
+          `${unit}: ${bytes(e.reclaimableBytes)} reclaimable (${e.emptyContainers} containers with nothing live, ${e.sparseContainers} under ${Math.round(e.compactBelow * 100)}% live); ` +
+            `${bytes(e.deadBytes)} dead in ${e.deadChunks} chunks, ${e.liveChunks} chunks live; marked in ${(e.durationMs / 1000).toFixed(1)} s`,
+        );
+      }
+      return EXIT.ok;
+    },
+  },
 ];
+
+/** Starts a job and follows it to its end (progress on a terminal); null when told not to wait. */
+async function runJob<K extends JobKind>(
+  ctx: CommandContext,
+  kind: K,
+  path: string,
+  noWait: boolean,
+  describe: (p: JobKinds[K]['progress']) => string,
+): Promise<Job<K> | null> {
+  const conn = ctx.connection();
+  let job = await adminRequest<Job<K>>(conn, 'POST', path);
+  if (noWait) {
+    ctx.out(ctx.json ? JSON.stringify(job, null, 2) : `started ${kind} job ${job.id}`);
+    return null;
+  }
+  const tty = process.stderr.isTTY && !ctx.json;
+  while (job.state === 'running') {
+    await new Promise((r) => setTimeout(r, 500));
+    job = await adminRequest<Job<K>>(conn, 'GET', `/jobs/${job.id}`);
+    if (tty && job.progress) process.stderr.write(`\r${describe(job.progress)}   `);
+  }
+  if (tty) process.stderr.write('\n');
+  if (ctx.json) ctx.out(JSON.stringify(job, null, 2));
+  return job;
+}

@@ -1,0 +1,133 @@
+import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
+import { RECORD_HEADER_BYTES } from './container-format.js';
+import type { IndexDb } from './index-db.js';
+import type { RecipeNode } from './recipe-format.js';
+
+/*
+ * The mark phase of garbage collection: every chunk reachable from a live
+ * recipe (objects, and the parts of multipart uploads in progress) goes into
+ * a set kept in a scratch SQLite file beside the index, so that marking a unit
+ * of 50 million chunks takes disk (about 50 bytes a chunk) rather than heap.
+ * A recipe node already in the set is not descended into again: repeated
+ * backups share most of their recipe subtrees, and each is walked once.
+ */
+
+type NodeLoader = (fp: Buffer, level: number) => Promise<RecipeNode>;
+
+/** Inserts per transaction: large enough to amortize the commit, small enough to keep the event loop moving. */
+const BATCH = 4096;
+/** Object rows read per page: the walk awaits node reads, so no statement stays open across them. */
+const PAGE = 512;
+
+export interface MarkProgress {
+  roots: number;
+  nodes: number;
+  chunks: number;
+}
+
+/** The live set, on disk. Close it (which deletes the file) when done. */
+export class MarkSet {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement<[Buffer]>;
+  private readonly has: Database.Statement<[Buffer], number>;
+  private pending: Buffer[] = [];
+
+  constructor(readonly path: string) {
+    rmSync(path, { force: true });
+    this.db = new Database(path);
+    // Scratch, rebuilt by every collection: no journal, no syncs.
+    this.db.pragma('journal_mode = OFF');
+    this.db.pragma('synchronous = OFF');
+    this.db.pragma('cache_size = -32768');
+    this.db.exec('CREATE TABLE live (fp BLOB PRIMARY KEY) WITHOUT ROWID');
+    this.insert = this.db.prepare('INSERT OR IGNORE INTO live (fp) VALUES (?)');
+    this.has = this.db.prepare<[Buffer], number>('SELECT 1 FROM live WHERE fp = ?').pluck();
+  }
+
+  /** Marks fp; false if it was marked already. Recipe nodes go through here, so their subtrees are walked once. */
+  markNow(fp: Buffer): boolean {
+    this.flush();
+    return this.insert.run(fp).changes === 1;
+  }
+
+  /** Marks fp in the next batch (data chunks: nothing is walked below them). */
+  mark(fp: Buffer): void {
+    this.pending.push(fp);
+    if (this.pending.length >= BATCH) this.flush();
+  }
+
+  isMarked(fp: Buffer): boolean {
+    this.flush();
+    return this.has.get(fp) === 1;
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.db.transaction(() => {
+      for (const fp of batch) this.insert.run(fp);
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+    rmSync(this.path, { force: true });
+  }
+}
+
+/**
+ * Marks every chunk reachable from the unit's objects and in-progress
+ * multipart parts. Chunks committed while the walk runs may be missed; the
+ * collector protects those by other means (docs/architecture.md).
+ */
+export async function markLive(index: IndexDb, loadNode: NodeLoader, marks: MarkSet, onProgress?: (p: MarkProgress) => void): Promise<MarkProgress> {
+  const progress: MarkProgress = { roots: 0, nodes: 0, chunks: 0 };
+  const walk = async (fp: Buffer, level: number): Promise<void> => {
+    if (!marks.markNow(fp)) return;
+    progress.nodes++;
+    const node = await loadNode(fp, level);
+    for (let i = 0; i < node.count; i++) {
+      const child = Buffer.from(node.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES));
+      if (level === 0) {
+        marks.mark(child);
+        progress.chunks++;
+      } else {
+        await walk(child, level - 1);
+      }
+    }
+  };
+  const root = async (r: { recipeRoot: Buffer | null; recipeHeight: number }): Promise<void> => {
+    if (r.recipeRoot) await walk(r.recipeRoot, r.recipeHeight - 1);
+    progress.roots++;
+  };
+  for (let after: Buffer | null = null; ; ) {
+    const page = index.recipeRootsAfter(after, PAGE);
+    for (const r of page) await root(r);
+    onProgress?.({ ...progress });
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.key;
+  }
+  for (const r of index.partRoots()) await root(r);
+  marks.flush();
+  onProgress?.({ ...progress });
+  return progress;
+}
+
+export interface ContainerLiveness {
+  container: number;
+  sealed: boolean;
+  /** Bytes of indexed records (header included), all and unmarked. */
+  bytes: number;
+  deadBytes: number;
+  records: number;
+  deadRecords: number;
+}
+
+/** Per container, how much of it the marks leave dead (records the index knows; bytes with their headers). */
+export function containerLiveness(index: IndexDb, marks: MarkSet): ContainerLiveness[] {
+  marks.flush();
+  return index.livenessByContainer(marks.path, RECORD_HEADER_BYTES);
+}

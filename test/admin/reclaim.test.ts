@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { pseudoRandomBytes, streamOf } from '../helpers/data.js';
+import { signedFetch, startTestServer } from '../helpers/server.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function cairn(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+t.test('a reclaim estimate through the admin API and the CLI: a job, then a line in the unit stats', async (t) => {
+  const s = await startTestServer(t);
+  const env = { CAIRN_ENDPOINT: s.url, CAIRN_ACCESS_KEY_ID: s.admin.accessKeyId, CAIRN_SECRET_ACCESS_KEY: s.admin.secretAccessKey };
+  await s.server.units.create('velero');
+  const unit = s.server.units.unit('velero');
+  await unit.put('keep.tar', streamOf([pseudoRandomBytes('keep', 1_000_000)]));
+  await unit.put('expired.tar', streamOf([pseudoRandomBytes('expired', 1_000_000)]));
+
+  const before = await cairn(['stats', 'velero'], env);
+  t.match(before.stdout, /reclaimable: +not estimated since the server started/);
+
+  await unit.store.delete('expired.tar');
+  const r = await cairn(['gc', 'estimate', 'velero', '--json'], env);
+  t.equal(r.code, 0, r.stderr);
+  const job = JSON.parse(r.stdout) as { kind: string; state: string; result: { deadBytes: number; liveChunks: number; deadChunks: number; reclaimableBytes: number } };
+  t.match(job, { kind: 'reclaim-estimate', state: 'succeeded' });
+  t.ok(job.result.deadBytes > 1_000_000, `the deleted object's ${job.result.deadBytes} stored bytes are dead (random data does not compress)`);
+  t.ok(job.result.liveChunks > 0 && job.result.deadChunks > 0);
+
+  const human = await cairn(['gc', 'estimate', 'velero'], env);
+  t.match(human.stdout, /^velero: .* reclaimable \(\d+ containers with nothing live, \d+ under 50% live\); .* dead in \d+ chunks, \d+ chunks live; marked in/);
+  const after = await cairn(['stats', 'velero'], env);
+  t.match(after.stdout, /reclaimable: +.* dead; estimated /);
+  const st = unit.store.stats();
+  t.equal(st.dataChunks + st.recipeChunks, job.result.liveChunks + job.result.deadChunks, 'every chunk is live or dead, and an estimate removes none');
+
+  const openapi = await signedFetch(s.url, 'GET', '/admin/v1/openapi.json', s.admin);
+  t.match(openapi.text, /reclaim-estimate/);
+  const missing = await cairn(['gc', 'estimate', 'ghost'], env);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /404/);
+});
