@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { defaultChunkingParameters } from '../src/chunking/parameters.js';
 import { ChunkStore } from '../src/store/store.js';
 import { ceilings } from './ceilings.js';
+import { generated } from './generated.js';
 import { measure, MiB, rate } from './measure.js';
 import { loadSource, sourceMiB, streamOf } from './source.js';
 
@@ -136,6 +137,43 @@ const phases: Record<string, (args: never) => Promise<unknown>> = {
     return result;
   },
 };
+
+/**
+ * The mark phase of garbage collection on a unit of many chunks: 1 KiB
+ * average chunks make a million of them from about 1.2 GB. Half the objects
+ * are deleted, then the reclaim estimate (a full mark and the per-container
+ * join) runs; its time and the process's peak RSS are the figures.
+ */
+export async function gcMark(args: { unit: string; bytes: number; objects: number }) {
+  rmSync(args.unit, { recursive: true, force: true });
+  const store = await ChunkStore.open(args.unit, { create: { chunking: defaultChunkingParameters(1024, BENCH_SEED) } });
+  const each = Math.floor(args.bytes / args.objects);
+  const fill = await measure(async () => {
+    for (let i = 0; i < args.objects; i++) await store.put(`backup-${String(i).padStart(4, '0')}`, generated(each, 100 + i));
+  });
+  for (let i = 0; i < args.objects; i += 2) await store.delete(`backup-${String(i).padStart(4, '0')}`);
+  await collectGarbage();
+  const before = store.stats();
+  const rssBefore = process.memoryUsage.rss() / MiB;
+  const m = await measure(() => store.estimateReclaimable());
+  const result = {
+    chunks: before.dataChunks + before.recipeChunks,
+    fillMbps: rate(each * args.objects, fill.seconds),
+    markSeconds: m.seconds,
+    markCpuSeconds: m.cpuSeconds,
+    rssBeforeMiB: rssBefore,
+    markPeakRssMiB: m.peakRssMiB,
+    liveChunks: m.value.liveChunks,
+    deadChunks: m.value.deadChunks,
+    deadMB: m.value.deadBytes / 1e6,
+    reclaimableMB: m.value.reclaimableBytes / 1e6,
+    onDiskMB: before.containerBytes / 1e6,
+  };
+  await store.close();
+  rmSync(args.unit, { recursive: true, force: true });
+  return result;
+}
+phases.gcMark = gcMark as never;
 
 function walBytes(unit: string): number {
   try {

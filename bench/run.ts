@@ -5,7 +5,8 @@
  * Knobs (environment): CAIRN_BENCH_GEN_MB (generation 1 size, default 1024),
  * CAIRN_BENCH_BIG_GB (the large-object run, default 4; 0 skips it),
  * CAIRN_BENCH_SWEEP_MB (generation size of the chunk-size sweep, default 256; 0 skips it),
- * CAIRN_BENCH_DIR (scratch, default bench/out).
+ * CAIRN_BENCH_GC_MB (data for the garbage-collection mark, in 1 KiB chunks: default 1200, about
+ * a million chunks; 0 skips it), CAIRN_BENCH_DIR (scratch, default bench/out).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ const SWEEP_MB = Number(env.CAIRN_BENCH_SWEEP_MB ?? 256);
 const S3 = (env.CAIRN_BENCH_S3 ?? '1') !== '0';
 const LIST_OBJECTS = Number(env.CAIRN_BENCH_LIST_OBJECTS ?? 100_000);
 const DIR = resolve(env.CAIRN_BENCH_DIR ?? 'bench/out');
+const GC_MB = Number(env.CAIRN_BENCH_GC_MB ?? 1200);
 const GENERATIONS = 5;
 
 const results: Record<string, unknown> = {};
@@ -144,6 +146,19 @@ async function main(): Promise<void> {
         ['avg KiB', 'mean KiB', 'dedup', 'total', 'gen1 MB/s', 'gen2-5 MB/s', 'chunks', 'index MB', 'on disk MB'],
         sweep.map((r) => [r.avgKiB!, r.meanChunkKiB!, r.dedup!, r.total!, r.newMbps!, r.dupMbps!, r.uniqueChunks!, r.indexMB!, r.onDiskMB!]),
       ),
+    );
+  }
+
+  if (GC_MB > 0) {
+    const gc = phase<Record<string, number>>('./phases.js', ['gcMark', JSON.stringify({ unit: join(DIR, 'units', 'gc-mark'), bytes: GC_MB * 1e6, objects: 64 })]);
+    results.gcMark = { ...gc.value, processMaxRssMiB: gc.maxRssMiB };
+    const g = gc.value;
+    say();
+    say(`garbage collection, mark phase: a unit of ${g.chunks} chunks (${GC_MB} MB in 1 KiB chunks, 64 objects, filled at ${g.fillMbps!.toFixed(0)} MB/s), half the objects deleted`);
+    say(
+      `  reclaim estimate (full mark + per-container join): ${g.markSeconds!.toFixed(1)} s (${g.markCpuSeconds!.toFixed(1)} cpu s), ` +
+        `RSS ${g.rssBeforeMiB!.toFixed(0)} MiB before, peak ${g.markPeakRssMiB!.toFixed(0)} MiB during; ` +
+        `${g.liveChunks} live, ${g.deadChunks} dead chunks, ${g.deadMB!.toFixed(0)} MB dead of ${g.onDiskMB!.toFixed(0)} MB on disk, ${g.reclaimableMB!.toFixed(0)} MB reclaimable`,
     );
   }
 

@@ -4,14 +4,19 @@ import type { ChunkLocation } from './index-db.js';
  * Committed chunk locations, loaded a container at a time. A backup stream that
  * hits one chunk of a container usually goes on to the chunks stored beside it,
  * so one index read per container answers a whole duplicate run. Evicts the
- * least recently used container as a whole.
+ * least recently used container as a whole. The capacity counts chunks, not
+ * containers: a container of 1 KiB chunks holds thirty times the entries of
+ * one of 32 KiB chunks, and a cap in containers let such a unit's cache reach
+ * hundreds of MiB (an entry costs about 200 bytes of heap).
  */
 export class LocalityCache {
   private readonly byFingerprint = new Map<string, ChunkLocation>();
   /** Insertion order is recency order: a touched container is moved to the end. */
   private readonly containers = new Map<number, string[]>();
 
-  constructor(private readonly capacityContainers: number) {}
+  private entries = 0;
+
+  constructor(private readonly capacityChunks: number) {}
 
   get(fpKey: string): ChunkLocation | undefined {
     const loc = this.byFingerprint.get(fpKey);
@@ -33,7 +38,9 @@ export class LocalityCache {
       this.byFingerprint.set(key, { container, offset, storedLength, rawLength });
     }
     this.containers.set(container, keys);
-    while (this.containers.size > this.capacityContainers) {
+    this.entries += keys.length;
+    // The container just loaded always stays, whatever its size.
+    while (this.entries > this.capacityChunks && this.containers.size > 1) {
       const oldest = this.containers.keys().next().value as number;
       this.evict(oldest);
     }
@@ -44,6 +51,7 @@ export class LocalityCache {
     const keys = this.containers.get(container);
     if (!keys) return;
     this.containers.delete(container);
+    this.entries -= keys.length;
     for (const k of keys) {
       if (this.byFingerprint.get(k)?.container === container) this.byFingerprint.delete(k);
     }

@@ -46,8 +46,8 @@ export interface OpenOptions {
   mustExist?: boolean;
   compute?: StoreCompute;
   settings?: Partial<StoreSettings>;
-  /** Containers whose chunk locations stay cached for dedup and reads. */
-  localityContainers?: number;
+  /** Chunk locations kept cached for dedup and reads, whole containers at a time (default 131072: about 25 MiB, some 550 containers of 32 KiB chunks). */
+  localityChunks?: number;
   log?: StoreLog;
 }
 
@@ -140,7 +140,7 @@ export class ChunkStore {
         index,
         containers,
         compute: options.compute ?? StoreCompute.shared(),
-        directory: new ChunkDirectory(index, filter, new LocalityCache(options.localityContainers ?? 512)),
+        directory: new ChunkDirectory(index, filter, new LocalityCache(options.localityChunks ?? 131_072)),
         cutter: createCutFinder(parameters.chunking),
         nodeCodec: new ChunkCodec(settings.compressionLevel),
         settings,
