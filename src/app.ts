@@ -14,6 +14,7 @@ import { Jobs } from './units/jobs.js';
 import { loadMasterKey } from './units/master-key.js';
 import { SecretBox } from './units/secret-box.js';
 import { SystemDb } from './units/system-db.js';
+import { StaleUploadReaper } from './units/stale-uploads.js';
 import { UnitRegistry } from './units/unit-registry.js';
 
 export interface RunningServer {
@@ -72,6 +73,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     firstAdminKey = credentials.issue('admin', [], 'created at first start');
   }
 
+  const reaper = new StaleUploadReaper(units, config.multipartMaxAgeSeconds * 1000, (message, fields) => app.log.info(fields, message));
   const metrics = new Metrics(units);
   const jobs = new Jobs();
   const maxSkewMs = config.maxSkewSeconds * 1000;
@@ -126,6 +128,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     async close() {
       if (closed) return;
       closed = true;
+      reaper.close();
       await app.close();
       await units.close();
       db.close();

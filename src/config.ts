@@ -22,6 +22,8 @@ export interface ServerConfig {
   idleTimeoutSeconds: number;
   /** Seconds an ingest session may go without a request before it is aborted. */
   ingestSessionIdleSeconds: number;
+  /** Seconds a multipart upload may stay incomplete before it is aborted (its parts become garbage). */
+  multipartMaxAgeSeconds: number;
 }
 
 interface Option {
@@ -48,6 +50,12 @@ export const OPTIONS: Record<keyof ServerConfig, Option> = {
     env: 'CAIRN_INGEST_SESSION_IDLE_SECONDS',
     default: '900',
     help: 'abort source-side ingest sessions idle this long',
+  },
+  multipartMaxAgeSeconds: {
+    flag: 'multipart-max-age',
+    env: 'CAIRN_MULTIPART_MAX_AGE_SECONDS',
+    default: '604800',
+    help: 'abort multipart uploads left incomplete this long',
   },
 };
 
@@ -90,5 +98,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     tlsKey: pick('tlsKey'),
     idleTimeoutSeconds: int('idleTimeoutSeconds', 1, 24 * 3600),
     ingestSessionIdleSeconds: int('ingestSessionIdleSeconds', 1, 7 * 24 * 3600),
+    multipartMaxAgeSeconds: int('multipartMaxAgeSeconds', 1, 3650 * 24 * 3600),
   };
 }

@@ -255,6 +255,7 @@ export class IndexDb {
       rootsAfter: db.prepare<[Buffer, number], { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }>(
         'SELECT key, recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM objects WHERE key > ? ORDER BY key LIMIT ?',
       ),
+      uploadsBefore: db.prepare<[number], string>('SELECT upload_id FROM uploads WHERE created_ms < ?').pluck(),
       partRoots: db.prepare<[], { recipeRoot: Buffer | null; recipeHeight: number }>(
         'SELECT recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM parts',
       ),
@@ -525,6 +526,11 @@ export class IndexDb {
   /** Object keys and recipe roots after `after` (null: from the start), in key order: the collector's walk. */
   recipeRootsAfter(after: Buffer | null, limit: number): { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }[] {
     return after === null ? this.s.rootsFirst.all(limit) : this.s.rootsAfter.all(after, limit);
+  }
+
+  /** Ids of multipart uploads begun before beforeMs. */
+  uploadsCreatedBefore(beforeMs: number): string[] {
+    return this.s.uploadsBefore.all(beforeMs);
   }
 
   /** The recipe roots of every part of every multipart upload in progress. */

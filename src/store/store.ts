@@ -287,6 +287,14 @@ export class ChunkStore {
     this.multipart.abort(uploadId);
   }
 
+  /** Aborts the multipart uploads begun before beforeMs; their ids. */
+  abortUploadsBegunBefore(beforeMs: number): string[] {
+    this.checkOpen();
+    const stale = this.ctx.index.uploadsCreatedBefore(beforeMs);
+    for (const id of stale) this.multipart.abort(id);
+    return stale;
+  }
+
   completeUpload(uploadId: string, parts: { partNumber: number; etag?: string }[], options?: CompleteOptions): Promise<ObjectInfo> {
     this.checkOpen();
     return this.multipart.complete(uploadId, parts, options);
