@@ -228,6 +228,26 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
     },
   );
 
+  app.post(
+    '/units/:name/gc',
+    {
+      schema: {
+        summary: 'Start a garbage collection of a unit (mark everything live, delete containers holding nothing live); follow the job',
+        params: nameParams,
+        response: { 202: jobSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const name = unitName(req);
+      const unit = o.units.unit(name);
+      if (o.jobs.list().some((j) => j.kind === 'gc' && j.unit === name && j.state === 'running')) {
+        return sendProblem(reply, 409, 'collection-running', `a garbage collection of ${name} is already running`);
+      }
+      const job = o.jobs.start('gc', name, (onProgress) => unit.collectGarbage(onProgress));
+      return reply.code(202).send(job);
+    },
+  );
+
   app.get('/jobs', { schema: { summary: 'List jobs', response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: jobSchema } } } } } }, async () => ({
     jobs: o.jobs.list(),
   }));

@@ -29,6 +29,13 @@ const statsSchema = {
   ),
 } as const;
 
+const collectionProperties = {
+  ...Object.fromEntries(
+    ['startedMs', 'durationMs', 'containersExamined', 'containersRemoved', 'chunksRemoved', 'bytesFreed', 'waitedSeconds'].map((k) => [k, { type: 'number' }]),
+  ),
+  marked: { type: 'object', properties: { roots: { type: 'integer' }, nodes: { type: 'integer' }, chunks: { type: 'integer' } } },
+};
+
 const reclaimEstimateProperties = Object.fromEntries(
   ['atMs', 'durationMs', 'liveChunks', 'deadChunks', 'deadBytes', 'emptyContainers', 'sparseContainers', 'reclaimableBytes', 'compactBelow'].map((k) => [k, { type: 'number' }]),
 );
@@ -61,6 +68,7 @@ export const unitSchema = {
     stats: statsSchema,
     traffic: { type: 'object', properties: { bytesIn: { type: 'number' }, bytesOut: { type: 'number' } } },
     reclaim: { type: ['object', 'null'], description: 'the last reclaim estimate since the server started, or null', properties: reclaimEstimateProperties },
+    lastCollection: { type: ['object', 'null'], description: 'the last garbage collection since the server started, or null', properties: collectionProperties },
   },
 } as const;
 
@@ -155,6 +163,7 @@ export const jobSchema = {
         damagedObjects: { type: 'array', items: { type: 'string' } },
         durationMs: { type: 'integer' },
         ...reclaimEstimateProperties,
+        ...collectionProperties,
       },
     },
     error: { type: ['string', 'null'] },

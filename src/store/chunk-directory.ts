@@ -22,6 +22,12 @@ export class ChunkDirectory {
   filterNegatives = 0;
   localityHits = 0;
   indexReads = 0;
+  /**
+   * Set while a garbage collection runs: every committed chunk a writer or a
+   * reader is told about is reported, so the collection keeps it live even if
+   * nothing live referenced it when the mark walked by (docs/architecture.md).
+   */
+  guard: ((fp: Buffer) => void) | null = null;
 
   constructor(
     private readonly index: IndexDb,
@@ -38,6 +44,7 @@ export class ChunkDirectory {
     }
     if (this.locality.get(key)) {
       this.localityHits++;
+      this.guard?.(Buffer.from(fps.subarray(offset, offset + 32)));
       return COMMITTED;
     }
     this.indexReads++;
@@ -45,6 +52,7 @@ export class ChunkDirectory {
     const loc = this.index.chunkLocation(fp);
     if (loc) {
       this.loadContainer(loc.container);
+      this.guard?.(Buffer.from(fp));
       return COMMITTED;
     }
     const staged = this.index.stagedChunk(fp);
@@ -54,10 +62,15 @@ export class ChunkDirectory {
   /** For reads: where a committed chunk lives. */
   locate(fp: Buffer, key: string = fingerprintKey(fp)): ChunkLocation | undefined {
     const cached = this.locality.get(key);
-    if (cached) return cached;
-    const loc = this.index.chunkLocation(fp);
-    if (loc) this.loadContainer(loc.container);
+    const loc = cached ?? this.index.chunkLocation(fp);
+    if (loc && !cached) this.loadContainer(loc.container);
+    if (loc) this.guard?.(Buffer.from(fp));
     return loc;
+  }
+
+  /** A container is gone (garbage collection): nothing may be answered from it again. */
+  forgetContainer(container: number): void {
+    this.locality.evict(container);
   }
 
   /** A chunk became known (staged or committed): the filter must never say otherwise. */

@@ -27,10 +27,16 @@ export interface MarkProgress {
   chunks: number;
 }
 
-/** The live set, on disk. Close it (which deletes the file) when done. */
+/**
+ * The live set, on disk, and beside it the recipe nodes already walked: a
+ * node can be live without having been walked (a collection's guard marks
+ * single fingerprints), and then its subtree must still be walked. Close it
+ * (which deletes the file) when done.
+ */
 export class MarkSet {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement<[Buffer]>;
+  private readonly insertWalked: Database.Statement<[Buffer]>;
   private readonly has: Database.Statement<[Buffer], number>;
   private pending: Buffer[] = [];
 
@@ -41,15 +47,18 @@ export class MarkSet {
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
     this.db.pragma('cache_size = -32768');
-    this.db.exec('CREATE TABLE live (fp BLOB PRIMARY KEY) WITHOUT ROWID');
+    this.db.exec('CREATE TABLE live (fp BLOB PRIMARY KEY) WITHOUT ROWID; CREATE TABLE walked (fp BLOB PRIMARY KEY) WITHOUT ROWID');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO live (fp) VALUES (?)');
+    this.insertWalked = this.db.prepare('INSERT OR IGNORE INTO walked (fp) VALUES (?)');
     this.has = this.db.prepare<[Buffer], number>('SELECT 1 FROM live WHERE fp = ?').pluck();
   }
 
-  /** Marks fp; false if it was marked already. Recipe nodes go through here, so their subtrees are walked once. */
-  markNow(fp: Buffer): boolean {
+  /** Marks recipe node fp live and walked; false if it was walked already (its subtree is marked). */
+  visit(fp: Buffer): boolean {
     this.flush();
-    return this.insert.run(fp).changes === 1;
+    if (this.insertWalked.run(fp).changes === 0) return false;
+    this.insert.run(fp);
+    return true;
   }
 
   /** Marks fp in the next batch (data chunks: nothing is walked below them). */
@@ -85,22 +94,8 @@ export class MarkSet {
  */
 export async function markLive(index: IndexDb, loadNode: NodeLoader, marks: MarkSet, onProgress?: (p: MarkProgress) => void): Promise<MarkProgress> {
   const progress: MarkProgress = { roots: 0, nodes: 0, chunks: 0 };
-  const walk = async (fp: Buffer, level: number): Promise<void> => {
-    if (!marks.markNow(fp)) return;
-    progress.nodes++;
-    const node = await loadNode(fp, level);
-    for (let i = 0; i < node.count; i++) {
-      const child = Buffer.from(node.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES));
-      if (level === 0) {
-        marks.mark(child);
-        progress.chunks++;
-      } else {
-        await walk(child, level - 1);
-      }
-    }
-  };
   const root = async (r: { recipeRoot: Buffer | null; recipeHeight: number }): Promise<void> => {
-    if (r.recipeRoot) await walk(r.recipeRoot, r.recipeHeight - 1);
+    await markTree(marks, loadNode, r.recipeRoot, r.recipeHeight, progress);
     progress.roots++;
   };
   for (let after: Buffer | null = null; ; ) {
@@ -114,6 +109,31 @@ export async function markLive(index: IndexDb, loadNode: NodeLoader, marks: Mark
   marks.flush();
   onProgress?.({ ...progress });
   return progress;
+}
+
+/** Marks one recipe tree, nodes and data chunks, skipping subtrees already walked. */
+export async function markTree(
+  marks: MarkSet,
+  loadNode: NodeLoader,
+  root: Buffer | null,
+  height: number,
+  progress: MarkProgress = { roots: 0, nodes: 0, chunks: 0 },
+): Promise<void> {
+  const walk = async (fp: Buffer, level: number): Promise<void> => {
+    if (!marks.visit(fp)) return;
+    progress.nodes++;
+    const node = await loadNode(fp, level);
+    for (let i = 0; i < node.count; i++) {
+      const child = Buffer.from(node.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES));
+      if (level === 0) {
+        marks.mark(child);
+        progress.chunks++;
+      } else {
+        await walk(child, level - 1);
+      }
+    }
+  };
+  if (root) await walk(root, height - 1);
 }
 
 export interface ContainerLiveness {

@@ -255,6 +255,13 @@ export class IndexDb {
       rootsAfter: db.prepare<[Buffer, number], { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }>(
         'SELECT key, recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM objects WHERE key > ? ORDER BY key LIMIT ?',
       ),
+      objectRootsSince: db.prepare<[number], { recipeRoot: Buffer | null; recipeHeight: number }>(
+        'SELECT recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM objects WHERE mtime_ms >= ?',
+      ),
+      partRootsSince: db.prepare<[number], { recipeRoot: Buffer | null; recipeHeight: number }>(
+        'SELECT recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM parts WHERE mtime_ms >= ?',
+      ),
+      deleteChunksOfContainer: db.prepare('DELETE FROM chunks WHERE container = ?'),
       uploadsBefore: db.prepare<[number], string>('SELECT upload_id FROM uploads WHERE created_ms < ?').pluck(),
       partRoots: db.prepare<[], { recipeRoot: Buffer | null; recipeHeight: number }>(
         'SELECT recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM parts',
@@ -526,6 +533,32 @@ export class IndexDb {
   /** Object keys and recipe roots after `after` (null: from the start), in key order: the collector's walk. */
   recipeRootsAfter(after: Buffer | null, limit: number): { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }[] {
     return after === null ? this.s.rootsFirst.all(limit) : this.s.rootsAfter.all(after, limit);
+  }
+
+  /** Recipe roots of objects and parts written at or after sinceMs: what a collection walks again after its barrier. */
+  recipeRootsSince(sinceMs: number): { recipeRoot: Buffer | null; recipeHeight: number }[] {
+    return [...this.s.objectRootsSince.all(sinceMs), ...this.s.partRootsSince.all(sinceMs)];
+  }
+
+  /**
+   * Removes a container that holds nothing live, in one transaction: its
+   * chunk rows (with the counters) and its row. Null, and nothing changed, if
+   * isLive says any of its chunks is live.
+   */
+  removeDeadContainer(id: number, isLive: (fp: Buffer) => boolean): { chunks: number; storedBytes: number } | null {
+    return this.db.transaction(() => {
+      const rows = this.s.chunkRowsOfContainer.all(id);
+      if (rows.some((r) => isLive(r.fingerprint))) return null;
+      for (const r of rows) {
+        const recipe = r.kind === 1;
+        this.add(recipe ? 'recipeChunks' : 'dataChunks', -1);
+        this.add(recipe ? 'recipeRawBytes' : 'dataRawBytes', -r.rawLength);
+        this.add(recipe ? 'recipeStoredBytes' : 'dataStoredBytes', -r.storedLength);
+      }
+      this.s.deleteChunksOfContainer.run(id);
+      this.s.deleteContainer.run(id);
+      return { chunks: rows.length, storedBytes: rows.reduce((n, r) => n + r.storedLength, 0) };
+    }).immediate();
   }
 
   /** Ids of multipart uploads begun before beforeMs. */

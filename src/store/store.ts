@@ -28,6 +28,7 @@ import { computeStats, type StoreStats } from './stats.js';
 import { StoreCompute } from './store-compute.js';
 import type { StoreContext, StoreSettings } from './store-context.js';
 import { UnitLock } from './unit-lock.js';
+import { collect, type CollectionProgress, type CollectionResult } from './collector.js';
 import { estimateReclaimable, type ReclaimEstimate } from './reclaim-estimate.js';
 import { verifyStore, type VerifyProgress, type VerifyReport } from './verify.js';
 
@@ -345,6 +346,15 @@ export class ChunkStore {
   verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport> {
     this.checkOpen();
     return verifyStore(this.ctx, this.reader.loadNode, onProgress);
+  }
+
+  /**
+   * Collects garbage: marks everything live and deletes the sealed containers
+   * that hold nothing live, while writes and reads go on (src/store/collector.ts).
+   */
+  collectGarbage(onProgress?: (p: CollectionProgress) => void): Promise<CollectionResult> {
+    this.checkOpen();
+    return collect(this.ctx, this.dir, this.reader.loadNode, this.writers, onProgress);
   }
 
   /** What a garbage collection would give back now, measured by a mark of everything live (changes nothing). */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CollectionProgress, CollectionResult } from '../store/collector.js';
 import type { MarkProgress } from '../store/gc-mark.js';
 import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import type { VerifyProgress, VerifyReport } from '../store/verify.js';
@@ -9,6 +10,7 @@ export type JobState = 'running' | 'succeeded' | 'failed';
 export interface JobKinds {
   verify: { progress: VerifyProgress; result: VerifyReport };
   'reclaim-estimate': { progress: MarkProgress; result: ReclaimEstimate };
+  gc: { progress: CollectionProgress; result: CollectionResult };
 }
 export type JobKind = keyof JobKinds;
 

@@ -1,3 +1,4 @@
+import type { CollectionResult } from '../store/collector.js';
 import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ export interface UnitInfo {
   traffic: Traffic;
   /** The last reclaim estimate since the server started, or null. */
   reclaim: ReclaimEstimate | null;
+  /** The last garbage collection since the server started, or null. */
+  lastCollection: CollectionResult | null;
 }
 
 export type RegistryLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
@@ -90,6 +93,7 @@ export class UnitRegistry {
       stats: u.store.stats(),
       traffic: { ...u.traffic },
       reclaim: u.lastReclaimEstimate,
+      lastCollection: u.lastCollection,
     };
   }
 

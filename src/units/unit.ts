@@ -5,6 +5,7 @@ import { EntityTooLargeError } from '../store/errors.js';
 import type { ObjectInfo } from '../store/object-info.js';
 import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.js';
 import type { ByteRange, ChunkStore, GetResult, OpenedObject, PutOptions } from '../store/store.js';
+import type { CollectionProgress, CollectionResult } from '../store/collector.js';
 import type { MarkProgress } from '../store/gc-mark.js';
 import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import { QuotaExceededError } from './errors.js';
@@ -133,6 +134,16 @@ export class Unit {
     const e = await this.store.estimateReclaimable({ ...(onProgress && { onProgress }) });
     this.lastReclaimEstimate = e;
     return e;
+  }
+
+  /** The last garbage collection since the server started. */
+  lastCollection: CollectionResult | null = null;
+
+  async collectGarbage(onProgress?: (p: CollectionProgress) => void): Promise<CollectionResult> {
+    const r = await this.store.collectGarbage(onProgress);
+    this.lastCollection = r;
+    this.noteQuota();
+    return r;
   }
 
   /** Reads an object, counting the bytes that leave. */

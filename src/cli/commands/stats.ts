@@ -97,6 +97,29 @@ export const statsCommands: Command[] = [
       return EXIT.ok;
     },
   },
+  {
+    words: ['gc', 'run'],
+    args: ['unit'],
+    summary: 'collect garbage in a unit: delete the containers that hold nothing live (safe while backups run)',
+    options: { 'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' } },
+    async run(ctx, [unit], o) {
+      const job = await runJob<'gc'>(ctx, 'gc', `/units/${encodeURIComponent(unit!)}/gc`, o['no-wait'] === true, (p) => `${p.phase}: ${p.done}${p.total ? `/${p.total}` : ''}`);
+      if (!job) return EXIT.ok;
+      if (job.state === 'failed') {
+        if (!ctx.json) ctx.out(`garbage collection of ${unit} failed: ${job.error}`);
+        return EXIT.unavailable;
+      }
+      const r = job.result!;
+      if (!ctx.json) {
+        ctx.out(
+          `${unit}: freed ${bytes(r.bytesFreed)}, ${r.containersRemoved} of ${r.containersExamined} sealed containers removed (${r.chunksRemoved} chunks); ` +
+            `marked ${r.marked.roots} recipes in ${(r.durationMs / 1000).toFixed(1)} s` +
+            (r.waitedSeconds >= 1 ? ` (${r.waitedSeconds.toFixed(0)} s waiting for streams that were open when it began)` : ''),
+        );
+      }
+      return EXIT.ok;
+    },
+  },
 ];
 
 /** Starts a job and follows it to its end (progress on a terminal); null when told not to wait. */

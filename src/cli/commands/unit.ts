@@ -47,6 +47,7 @@ export function showUnit(ctx: CommandContext, u: UnitInfo): void {
       `compression:       ${factor(s.compressionFactor)}`,
       `total reduction:   ${factor(s.reductionFactor)}`,
       `since start:       ${bytes(u.traffic.bytesIn)} in, ${bytes(u.traffic.bytesOut)} out`,
+      `last collection:   ${u.lastCollection ? `${bytes(u.lastCollection.bytesFreed)} freed, ${u.lastCollection.containersRemoved} containers removed, ${time(u.lastCollection.startedMs)}` : 'none since the server started (cairn gc run)'}`,
       `reclaimable:       ${u.reclaim ? `${bytes(u.reclaim.reclaimableBytes)} (${bytes(u.reclaim.deadBytes)} dead; estimated ${time(u.reclaim.atMs)})` : 'not estimated since the server started (cairn gc estimate)'}`,
     ].join('\n'),
   );
