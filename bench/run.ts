@@ -154,11 +154,16 @@ async function main(): Promise<void> {
     results.gcMark = { ...gc.value, processMaxRssMiB: gc.maxRssMiB };
     const g = gc.value;
     say();
-    say(`garbage collection, mark phase: a unit of ${g.chunks} chunks (${GC_MB} MB in 1 KiB chunks, 64 objects, filled at ${g.fillMbps!.toFixed(0)} MB/s), half the objects deleted`);
+    say(`garbage collection: a unit of ${g.chunks} chunks (${GC_MB} MB in 1 KiB chunks, 64 objects, filled at ${g.fillMbps!.toFixed(0)} MB/s), half the objects deleted`);
     say(
       `  reclaim estimate (full mark + per-container join): ${g.markSeconds!.toFixed(1)} s (${g.markCpuSeconds!.toFixed(1)} cpu s), ` +
         `RSS ${g.rssBeforeMiB!.toFixed(0)} MiB before, peak ${g.markPeakRssMiB!.toFixed(0)} MiB during; ` +
         `${g.liveChunks} live, ${g.deadChunks} dead chunks, ${g.deadMB!.toFixed(0)} MB dead of ${g.onDiskMB!.toFixed(0)} MB on disk, ${g.reclaimableMB!.toFixed(0)} MB reclaimable`,
+    );
+    say(
+      `  collection (mark, then delete the containers holding nothing live; no compaction yet): ${g.gcSeconds!.toFixed(1)} s (${g.gcCpuSeconds!.toFixed(1)} cpu s), ` +
+        `peak RSS ${g.gcPeakRssMiB!.toFixed(0)} MiB; freed ${g.freedMB!.toFixed(0)} MB = ${((100 * g.freedMB!) / g.deadMB!).toFixed(0)}% of the dead bytes ` +
+        `(${g.containersRemoved} of ${g.containersExamined} containers); ${g.onDiskAfterMB!.toFixed(0)} MB on disk after`,
     );
   }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { markLive, MarkSet, markTree, type MarkProgress } from './gc-mark.js';
+import { containerLiveness, markLive, MarkSet, markTree, type MarkProgress } from './gc-mark.js';
 import type { RecipeNode } from './recipe-format.js';
 import type { StoreContext } from './store-context.js';
 
@@ -30,7 +30,7 @@ export interface CollectionResult {
   containersExamined: number;
   containersRemoved: number;
   chunksRemoved: number;
-  /** Bytes of container files deleted. */
+  /** Bytes of container files deleted (including files an interrupted collection left). */
   bytesFreed: number;
   marked: MarkProgress;
   /** Seconds spent waiting for streams that were open when the collection began. */
@@ -57,12 +57,16 @@ export async function collect(
   const directory = ctx.directory;
   if (directory.guard) throw new Error('a garbage collection is already running in this unit');
   directory.guard = (fp) => marks.mark(fp);
+  // Both snapshots in the same turn as the guard: a stream that starts, or a container that seals,
+  // after this point is covered by the guard, so it must not be waited for nor swept.
+  const candidates = ctx.index.containers().filter((c) => c.state === 'sealed');
+  const before = [...openStreams];
   try {
-    const candidates = ctx.index.containers().filter((c) => c.state === 'sealed');
     // Commits stamp rows with Date.now(); a second of margin covers a clock that steps back a little.
     const since = startedMs - 1000;
+    // Files a crash left between an earlier collection's commit and its unlink.
+    const orphanBytes = await ctx.containers.removeOrphans();
 
-    const before = [...openStreams];
     const waitStart = Date.now();
     for (let pending = before.filter((s) => openStreams.has(s)); pending.length > 0; pending = pending.filter((s) => openStreams.has(s))) {
       onProgress({ phase: 'waiting', done: before.length - pending.length, total: before.length });
@@ -73,9 +77,12 @@ export async function collect(
     const marked = await markLive(ctx.index, loadNode, marks, (p) => onProgress({ phase: 'marking', done: p.roots, total: 0 }));
     for (const r of ctx.index.recipeRootsSince(since)) await markTree(marks, loadNode, r.recipeRoot, r.recipeHeight);
 
-    const result: CollectionResult = { startedMs, durationMs: 0, containersExamined: candidates.length, containersRemoved: 0, chunksRemoved: 0, bytesFreed: 0, marked, waitedSeconds };
+    // One join finds the containers with nothing marked; each is checked again inside its own transaction.
+    const dead = new Set(containerLiveness(ctx.index, marks).filter((c) => c.deadRecords === c.records).map((c) => c.container));
+    const result: CollectionResult = { startedMs, durationMs: 0, containersExamined: candidates.length, containersRemoved: 0, chunksRemoved: 0, bytesFreed: orphanBytes, marked, waitedSeconds };
     for (const [i, c] of candidates.entries()) {
       onProgress({ phase: 'sweeping', done: i, total: candidates.length });
+      if (!dead.has(c.id)) continue;
       marks.flush();
       const removed = ctx.index.removeDeadContainer(c.id, (fp) => marks.isMarked(fp));
       if (!removed) continue;

@@ -1,4 +1,4 @@
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainerFile } from './container-file.js';
 import type { RecordEntry } from './container-format.js';
@@ -175,6 +175,29 @@ export class ContainerSet {
       }
       onRecovered(row.id, r);
     }
+  }
+
+  /**
+   * Deletes container files the index has no row for: left by a crash between
+   * a collection's commit and its unlink, or by a container whose id was
+   * allocated but never committed to. A container being created has its row
+   * before its file, so it is never one of these. Returns the bytes freed.
+   */
+  async removeOrphans(): Promise<number> {
+    let freed = 0;
+    const shards = await readdir(this.root).catch(() => [] as string[]);
+    for (const shard of shards.filter((s) => /^[0-9a-f]{4}$/.test(s))) {
+      for (const name of await readdir(join(this.root, shard)).catch(() => [] as string[])) {
+        const m = /^([0-9a-f]{8})\.ctr$/.exec(name);
+        if (!m) continue;
+        const id = Number.parseInt(m[1]!, 16);
+        if (this.index.containerState(id) !== undefined || this.known.has(id)) continue;
+        const path = join(this.root, shard, name);
+        freed += (await stat(path).catch(() => ({ size: 0 }))).size;
+        await rm(path, { force: true });
+      }
+    }
+    return freed;
   }
 
   /** Removes a container file (garbage collection). */

@@ -2,8 +2,9 @@
  * Ingests into a unit until killed, printing one line per acknowledged
  * operation: "PUT <key> <sha256>" after put() resolves, "DEL <key>" after
  * delete() resolves, and "DELETING <key>" before a delete starts (a delete
- * killed before its acknowledgement may or may not have happened). The parent
- * SIGKILLs it at a random moment.
+ * killed before its acknowledgement may or may not have happened). In mode
+ * "gc" a garbage collection follows every delete ("GC" when it finishes). The
+ * parent SIGKILLs it at a random moment.
  */
 import { writeSync } from 'node:fs';
 import { ChunkStore } from '../../src/store/store.js';
@@ -12,7 +13,7 @@ import { defaultChunkingParameters } from '../../src/chunking/parameters.js';
 import { TEST_SEED } from './store.js';
 import { sha256, streamOf, piecesOf } from './data.js';
 
-const [dir, round] = [process.argv[2]!, Number(process.argv[3])];
+const [dir, round, mode] = [process.argv[2]!, Number(process.argv[3]), process.argv[4] ?? 'ingest'];
 const store = await ChunkStore.open(dir, {
   create: { chunking: defaultChunkingParameters(4096, TEST_SEED), containerSize: 256 * 1024 },
 });
@@ -27,5 +28,9 @@ for (let i = 0; ; i++) {
     writeSync(1, `DELETING ${victim}\n`);
     await store.delete(victim);
     writeSync(1, `DEL ${victim}\n`);
+    if (mode === 'gc') {
+      await store.collectGarbage();
+      writeSync(1, 'GC\n');
+    }
   }
 }

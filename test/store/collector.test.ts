@@ -52,11 +52,13 @@ t.test('live data survives, shared chunks included; dead containers go', async (
 
 t.test('collections during concurrent puts that dedup against deleted data, deletes and copies lose nothing', async (t) => {
   const { store, dir } = await openTestStore(t);
-  // A pool of blocks; every object is a mix of them, so new puts keep leaning on chunks of deleted objects.
+  // A pool of blocks shared by every object, so new puts keep leaning on chunks of deleted objects;
+  // and data of each object's own, so deleted objects leave whole containers dead.
   const blocks = Array.from({ length: 24 }, (_, i) => pseudoRandomBytes(`block-${i}`, 70_000));
   const expected = new Map<string, string>();
   let seq = 0;
-  const make = (n: number): Buffer => Buffer.concat(Array.from({ length: 12 }, (_, j) => blocks[(n * 7 + j * 5) % blocks.length]!));
+  const make = (n: number): Buffer =>
+    Buffer.concat([...Array.from({ length: 6 }, (_, j) => blocks[(n * 7 + j * 5) % blocks.length]!), pseudoRandomBytes(`own-${n}`, 600_000)]);
   let stop = false;
   const writer = async (w: number): Promise<void> => {
     while (!stop) {
@@ -197,5 +199,31 @@ t.test('the barrier: a stream that took its references before the collection beg
   t.ok(waited, 'the collection waited for the stream');
   t.ok(r.waitedSeconds >= 0);
   t.ok((await readAll(store, 'before')).subarray(0, old.length).equals(old), 'the data it deduplicated against survived');
+  t.ok((await store.verify()).ok);
+});
+
+t.test('the second walk: "copy z to a, then delete z" while the mark walks past a keeps the data', async (t) => {
+  const first = await openTestStore(t);
+  const z = pseudoRandomBytes('z', 1_500_000);
+  await first.store.put('zz', streamOf([z]));
+  // Enough objects that the walk reads three pages of keys (512 a page) before it would reach zz.
+  for (let i = 0; i < 1100; i++) await first.store.put(`k${String(i).padStart(4, '0')}`, streamOf([Buffer.from(`tiny ${i}`)]));
+  await first.store.close();
+  const store = await ChunkStore.open(first.dir);
+  t.teardown(() => store.close());
+  let moved: Promise<void> | undefined;
+  const r = await store.collectGarbage((p) => {
+    // After the first page (keys "k0000".."k0511"), the copy lands before the walk, the original after it.
+    if (p.phase === 'marking' && p.done >= 512 && !moved) {
+      moved = (async () => {
+        await store.copy('zz', 'a-copy');
+        await store.delete('zz');
+      })();
+    }
+  });
+  await moved;
+  t.ok(moved, 'the copy and delete ran during the walk');
+  t.ok(r.marked.roots < 1102, `the walk never saw zz (${r.marked.roots} roots)`);
+  t.equal(sha256(await readAll(store, 'a-copy')), sha256(z), 'the copy reads back');
   t.ok((await store.verify()).ok);
 });

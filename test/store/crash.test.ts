@@ -1,53 +1,12 @@
-import { spawn } from 'node:child_process';
 import { statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, sha256 } from '../helpers/data.js';
+import { runAndKill, type Acked } from '../helpers/crash-run.js';
 
-const CHILD = fileURLToPath(new URL('../helpers/crash-child.js', import.meta.url));
 const ROUNDS = 22;
-
-interface Acked {
-  puts: Map<string, string>;
-  deletes: Set<string>;
-  /** Deletes started but not acknowledged: the object may be there or not. */
-  maybeDeleted: Set<string>;
-}
-
-/** Runs the child until a random moment after it is ready, SIGKILLs it, and returns what it acknowledged. */
-function runAndKill(dir: string, round: number, killAfterMs: number): Promise<Acked> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir, String(round)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acked: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set() };
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('READY\n') && !(child as { timer?: NodeJS.Timeout }).timer) {
-        (child as { timer?: NodeJS.Timeout }).timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      if (signal !== 'SIGKILL') return reject(new Error(`child exited ${code}: ${err}`));
-      for (const line of out.split('\n')) {
-        const [op, key, hash] = line.split(' ');
-        if (op === 'PUT') acked.puts.set(key!, hash!);
-        if (op === 'DELETING') acked.maybeDeleted.add(key!);
-        if (op === 'DEL') {
-          acked.deletes.add(key!);
-          acked.maybeDeleted.delete(key!);
-        }
-      }
-      resolve(acked);
-    });
-  });
-}
 
 /**
  * What a power cut adds to a kill: the unsynced end of each open container may
@@ -81,7 +40,7 @@ function tearOpenContainers(dir: string, random: Buffer): number {
 
 t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object survives and verify is clean`, async (t) => {
   const dir = t.testdir();
-  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set() };
+  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0 };
   const delays = pseudoRandomBytes('kill-delays', ROUNDS * 2);
   let recovered = 0;
   let truncated = 0;
