@@ -5,8 +5,9 @@ import { EMPTY_SHA256, sha256Hex } from '../sigv4/canonical-request.js';
 import { AuthError } from '../sigv4/verifier.js';
 import type { Credentials, Grant } from '../units/credentials.js';
 import { InvalidParametersError, NoSuchAccessKeyError, NoSuchUnitError, UnitError } from '../units/errors.js';
-import type { Jobs } from '../units/jobs.js';
+import type { JobKind, JobKinds, Jobs } from '../units/jobs.js';
 import type { Quota } from '../units/quota.js';
+import type { Unit } from '../units/unit.js';
 import type { CreateUnitOptions, UnitRegistry } from '../units/unit-registry.js';
 import { problemCode as kebab, sendProblem } from '../http/problem.js';
 import {
@@ -200,52 +201,36 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
     units: o.units.names().map((n) => o.units.info(n)),
   }));
 
-  app.post(
-    '/units/:name/verify',
-    { schema: { summary: 'Start verifying a unit; follow the job', params: nameParams, response: { 202: jobSchema, ...errors } } },
-    async (req, reply) => {
+  /** POST /units/:name/<path>: starts a job of this kind on the unit and answers 202 with it, to follow at /jobs/:id. */
+  const unitJob = <K extends JobKind>(
+    path: string,
+    kind: K,
+    summary: string,
+    run: (unit: Unit, onProgress: (p: JobKinds[K]['progress']) => void) => Promise<JobKinds[K]['result']>,
+    exclusive = false,
+  ): void => {
+    app.post(`/units/:name/${path}`, { schema: { summary, params: nameParams, response: { 202: jobSchema, ...errors } } }, async (req, reply) => {
       const name = unitName(req);
       const unit = o.units.unit(name);
-      const job = o.jobs.start('verify', name, (onProgress) => unit.store.verify(onProgress));
-      return reply.code(202).send(job);
-    },
-  );
-
-  app.post(
-    '/units/:name/reclaim-estimate',
-    {
-      schema: {
-        summary: 'Start measuring what a garbage collection would give back (a mark of everything live; changes nothing); follow the job',
-        params: nameParams,
-        response: { 202: jobSchema, ...errors },
-      },
-    },
-    async (req, reply) => {
-      const name = unitName(req);
-      const unit = o.units.unit(name);
-      const job = o.jobs.start('reclaim-estimate', name, (onProgress) => unit.estimateReclaimable(onProgress));
-      return reply.code(202).send(job);
-    },
-  );
-
-  app.post(
-    '/units/:name/gc',
-    {
-      schema: {
-        summary: 'Start a garbage collection of a unit (mark everything live, delete containers holding nothing live); follow the job',
-        params: nameParams,
-        response: { 202: jobSchema, ...errors },
-      },
-    },
-    async (req, reply) => {
-      const name = unitName(req);
-      const unit = o.units.unit(name);
-      if (o.jobs.list().some((j) => j.kind === 'gc' && j.unit === name && j.state === 'running')) {
-        return sendProblem(reply, 409, 'collection-running', `a garbage collection of ${name} is already running`);
+      if (exclusive && o.jobs.list().some((j) => j.kind === kind && j.unit === name && j.state === 'running')) {
+        return sendProblem(reply, 409, `${kind}-running`, `a ${kind} job of ${name} is already running`);
       }
-      const job = o.jobs.start('gc', name, (onProgress) => unit.collectGarbage(onProgress));
-      return reply.code(202).send(job);
-    },
+      return reply.code(202).send(o.jobs.start(kind, name, (onProgress) => run(unit, onProgress)));
+    });
+  };
+  unitJob('verify', 'verify', 'Start verifying a unit; follow the job', (unit, p) => unit.store.verify(p));
+  unitJob(
+    'reclaim-estimate',
+    'reclaim-estimate',
+    'Start measuring what a garbage collection would give back (a mark of everything live; changes nothing); follow the job',
+    (unit, p) => unit.estimateReclaimable(p),
+  );
+  unitJob(
+    'gc',
+    'gc',
+    'Start a garbage collection of a unit (mark everything live, delete containers holding nothing live); follow the job',
+    (unit, p) => unit.collectGarbage(p),
+    true,
   );
 
   app.get('/jobs', { schema: { summary: 'List jobs', response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: jobSchema } } } } } }, async () => ({

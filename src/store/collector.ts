@@ -77,12 +77,17 @@ export async function collect(
     const marked = await markLive(ctx.index, loadNode, marks, (p) => onProgress({ phase: 'marking', done: p.roots, total: 0 }));
     for (const r of ctx.index.recipeRootsSince(since)) await markTree(marks, loadNode, r.recipeRoot, r.recipeHeight);
 
-    // One join finds the containers with nothing marked; each is checked again inside its own transaction.
-    const dead = new Set(containerLiveness(ctx.index, marks).filter((c) => c.deadRecords === c.records).map((c) => c.container));
+    // One join finds the containers with nothing marked (or no indexed chunk at all: only data of
+    // streams that never committed); each is checked again inside its own transaction.
+    const liveness = new Map(containerLiveness(ctx.index, marks).map((c) => [c.container, c]));
+    const looksDead = (id: number): boolean => {
+      const l = liveness.get(id);
+      return !l || l.deadRecords === l.records;
+    };
     const result: CollectionResult = { startedMs, durationMs: 0, containersExamined: candidates.length, containersRemoved: 0, chunksRemoved: 0, bytesFreed: orphanBytes, marked, waitedSeconds };
     for (const [i, c] of candidates.entries()) {
       onProgress({ phase: 'sweeping', done: i, total: candidates.length });
-      if (!dead.has(c.id)) continue;
+      if (!looksDead(c.id)) continue;
       marks.flush();
       const removed = ctx.index.removeDeadContainer(c.id, (fp) => marks.isMarked(fp));
       if (!removed) continue;

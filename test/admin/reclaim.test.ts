@@ -1,18 +1,7 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { cairn } from '../helpers/cli.js';
 import { pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { signedFetch, startTestServer } from '../helpers/server.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function cairn(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 t.test('a reclaim estimate through the admin API and the CLI: a job, then a line in the unit stats', async (t) => {
   const s = await startTestServer(t);

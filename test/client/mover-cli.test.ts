@@ -1,12 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { CLI } from '../helpers/cli.js';
 import { pseudoRandomBytes, textBytes } from '../helpers/data.js';
 import { startTestServer } from '../helpers/server.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 interface Run {
   code: number;
@@ -14,7 +12,7 @@ interface Run {
   stderr: string;
 }
 
-/** The CLI in a child process (never synchronously: the server answering it lives in this one). */
+/** The CLI in a child process, with stdin and binary stdout (helpers/cli.ts has the plain text form). */
 function cairn(args: string[], env: Record<string, string>, stdin?: Buffer): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import type { ChunkStore } from '../../src/store/store.js';
+import { collect, sha256 } from './data.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 
@@ -46,4 +49,27 @@ export function runAndKill(dir: string, round: number, killAfterMs: number, mode
       resolve(acked);
     });
   });
+}
+
+/**
+ * After a crash: every acknowledged delete stays deleted, every acknowledged
+ * object reads back byte-identical, and a delete cut short is settled either
+ * way (recorded in all). Returns how many objects were read back.
+ */
+export async function checkAcknowledged(t: Test, store: ChunkStore, all: Acked, round: number): Promise<number> {
+  let checked = 0;
+  for (const [key, hash] of all.puts) {
+    if (all.deletes.has(key)) {
+      await t.rejects(store.head(key), { code: 'NoSuchKey' }, `${key} stays deleted`);
+      continue;
+    }
+    if (all.maybeDeleted.has(key) && !(await store.head(key).then(() => true, () => false))) {
+      all.deletes.add(key);
+      continue;
+    }
+    const data = await collect((await store.get(key)).body);
+    if (sha256(data) !== hash) t.fail(`round ${round}: ${key} differs after the crash`);
+    checked++;
+  }
+  return checked;
 }
