@@ -375,12 +375,7 @@ export class IndexDb {
    */
   commitStream<T>(session: number, write: () => T): T {
     const result = this.db.transaction(() => {
-      for (const g of this.s.newlyStaged.all(session)) {
-        const recipe = g.kind === 1;
-        this.add(recipe ? 'recipeChunks' : 'dataChunks', g.n);
-        this.add(recipe ? 'recipeRawBytes' : 'dataRawBytes', g.raw);
-        this.add(recipe ? 'recipeStoredBytes' : 'dataStoredBytes', g.stored);
-      }
+      for (const g of this.s.newlyStaged.all(session)) this.addChunks(g.kind === 1, g.n, g.raw, g.stored);
       this.s.promoteStaged.run(session);
       return write();
     }).immediate();
@@ -399,9 +394,7 @@ export class IndexDb {
       for (const r of rows) {
         if (this.s.insertChunk.run(r.fingerprint, r.container, r.offset, r.storedLength, r.rawLength, r.kind, r.codec).changes > 0) added.push(r);
       }
-      this.add('dataChunks', added.length);
-      this.add('dataRawBytes', added.reduce((n, r) => n + r.rawLength, 0));
-      this.add('dataStoredBytes', added.reduce((n, r) => n + r.storedLength, 0));
+      this.addChunks(false, added.length, added.reduce((n, r) => n + r.rawLength, 0), added.reduce((n, r) => n + r.storedLength, 0));
       return added;
     }).immediate();
   }
@@ -549,11 +542,10 @@ export class IndexDb {
     return this.db.transaction(() => {
       const rows = this.s.chunkRowsOfContainer.all(id);
       if (rows.some((r) => isLive(r.fingerprint))) return null;
-      for (const r of rows) {
-        const recipe = r.kind === 1;
-        this.add(recipe ? 'recipeChunks' : 'dataChunks', -1);
-        this.add(recipe ? 'recipeRawBytes' : 'dataRawBytes', -r.rawLength);
-        this.add(recipe ? 'recipeStoredBytes' : 'dataStoredBytes', -r.storedLength);
+      // Totals per kind, then one counter update each: a container holds thousands of chunks.
+      for (const recipe of [false, true]) {
+        const of = rows.filter((r) => (r.kind === 1) === recipe);
+        this.addChunks(recipe, -of.length, -of.reduce((n, r) => n + r.rawLength, 0), -of.reduce((n, r) => n + r.storedLength, 0));
       }
       this.s.deleteChunksOfContainer.run(id);
       this.s.deleteContainer.run(id);
@@ -621,6 +613,13 @@ export class IndexDb {
 
   private add(name: keyof Counters, delta: number): void {
     if (delta !== 0) this.s.addCounter.run(delta, name);
+  }
+
+  /** Chunks joining (or, with negative figures, leaving) the index: the counters of their kind. */
+  private addChunks(recipe: boolean, count: number, rawBytes: number, storedBytes: number): void {
+    this.add(recipe ? 'recipeChunks' : 'dataChunks', count);
+    this.add(recipe ? 'recipeRawBytes' : 'dataRawBytes', rawBytes);
+    this.add(recipe ? 'recipeStoredBytes' : 'dataStoredBytes', storedBytes);
   }
 
   private ensureSchema(): void {
