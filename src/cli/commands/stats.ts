@@ -58,13 +58,8 @@ export const statsCommands: Command[] = [
     summary: 'check every chunk and recipe of a unit; exit 4 if anything is damaged',
     options: { 'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' } },
     async run(ctx, [unit], o) {
-      const job = await runJob<'verify'>(ctx, 'verify', `/units/${encodeURIComponent(unit!)}/verify`, o['no-wait'] === true, (p) => `${p.phase}: ${p.done}/${p.total}`);
-      if (!job) return EXIT.ok;
-      if (job.state === 'failed') {
-        if (!ctx.json) ctx.out(`verify of ${unit} failed: ${job.error}`);
-        return EXIT.unavailable;
-      }
-      const r = job.result!;
+      const r = await runJob(ctx, 'verify', 'verify', unit!, 'verify', o['no-wait'] === true, (p) => `${p.phase}: ${p.done}/${p.total}`);
+      if (typeof r === 'number') return r;
       if (!ctx.json) {
         ctx.out(
           `${r.ok ? 'clean' : 'DAMAGED'}: ${r.containersChecked} containers, ${r.recordsChecked} records, ${bytes(r.bytesChecked)}, ${r.objectsChecked} objects in ${(r.durationMs / 1000).toFixed(1)} s`,
@@ -81,13 +76,8 @@ export const statsCommands: Command[] = [
     summary: 'measure what a garbage collection of a unit would give back (marks everything live; changes nothing)',
     options: { 'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' } },
     async run(ctx, [unit], o) {
-      const job = await runJob<'reclaim-estimate'>(ctx, 'reclaim-estimate', `/units/${encodeURIComponent(unit!)}/reclaim-estimate`, o['no-wait'] === true, (p) => `marked ${p.roots} recipes, ${p.nodes} nodes, ${p.chunks} chunk references`);
-      if (!job) return EXIT.ok;
-      if (job.state === 'failed') {
-        if (!ctx.json) ctx.out(`estimate of ${unit} failed: ${job.error}`);
-        return EXIT.unavailable;
-      }
-      const e = job.result!;
+      const e = await runJob(ctx, 'reclaim-estimate', 'estimate', unit!, 'reclaim-estimate', o['no-wait'] === true, (p) => `marked ${p.roots} recipes, ${p.nodes} nodes, ${p.chunks} chunk references`);
+      if (typeof e === 'number') return e;
       if (!ctx.json) {
         ctx.out(
           `${unit}: ${bytes(e.reclaimableBytes)} reclaimable (${e.emptyContainers} containers with nothing live, ${e.sparseContainers} under ${Math.round(e.compactBelow * 100)}% live); ` +
@@ -103,13 +93,8 @@ export const statsCommands: Command[] = [
     summary: 'collect garbage in a unit: delete the containers that hold nothing live (safe while backups run)',
     options: { 'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' } },
     async run(ctx, [unit], o) {
-      const job = await runJob<'gc'>(ctx, 'gc', `/units/${encodeURIComponent(unit!)}/gc`, o['no-wait'] === true, (p) => `${p.phase}: ${p.done}${p.total ? `/${p.total}` : ''}`);
-      if (!job) return EXIT.ok;
-      if (job.state === 'failed') {
-        if (!ctx.json) ctx.out(`garbage collection of ${unit} failed: ${job.error}`);
-        return EXIT.unavailable;
-      }
-      const r = job.result!;
+      const r = await runJob(ctx, 'gc', 'garbage collection', unit!, 'gc', o['no-wait'] === true, (p) => `${p.phase}: ${p.done}${p.total ? `/${p.total}` : ''}`);
+      if (typeof r === 'number') return r;
       if (!ctx.json) {
         ctx.out(
           `${unit}: freed ${bytes(r.bytesFreed)}, ${r.containersRemoved} of ${r.containersExamined} sealed containers removed (${r.chunksRemoved} chunks); ` +
@@ -122,19 +107,25 @@ export const statsCommands: Command[] = [
   },
 ];
 
-/** Starts a job and follows it to its end (progress on a terminal); null when told not to wait. */
+/**
+ * Starts a job on a unit (POST /units/<unit>/<path>) and follows it to its end, with progress on a
+ * terminal; --json prints the finished job. Its result, or the exit code when there is none to
+ * show: started without waiting (0), or failed (3, with one line saying so).
+ */
 async function runJob<K extends JobKind>(
   ctx: CommandContext,
   kind: K,
+  title: string,
+  unit: string,
   path: string,
   noWait: boolean,
   describe: (p: JobKinds[K]['progress']) => string,
-): Promise<Job<K> | null> {
+): Promise<JobKinds[K]['result'] | number> {
   const conn = ctx.connection();
-  let job = await adminRequest<Job<K>>(conn, 'POST', path);
+  let job = await adminRequest<Job<K>>(conn, 'POST', `/units/${encodeURIComponent(unit)}/${path}`);
   if (noWait) {
     ctx.out(ctx.json ? JSON.stringify(job, null, 2) : `started ${kind} job ${job.id}`);
-    return null;
+    return EXIT.ok;
   }
   const tty = process.stderr.isTTY && !ctx.json;
   while (job.state === 'running') {
@@ -144,5 +135,9 @@ async function runJob<K extends JobKind>(
   }
   if (tty) process.stderr.write('\n');
   if (ctx.json) ctx.out(JSON.stringify(job, null, 2));
-  return job;
+  if (job.state === 'failed') {
+    if (!ctx.json) ctx.out(`${title} of ${unit} failed: ${job.error}`);
+    return EXIT.unavailable;
+  }
+  return job.result!;
 }
