@@ -27,6 +27,16 @@ export class Metrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
+    // Per-unit figures are read at scrape time; a unit may go away between listing and reading it.
+    const eachUnit = (fn: (unit: string) => void): void => {
+      for (const unit of units.names()) {
+        try {
+          fn(unit);
+        } catch {
+          // Gone: it is simply not in this scrape.
+        }
+      }
+    };
     // The units count their own traffic; these read it at scrape time.
     const trafficCounter = (name: string, help: string, read: (t: { bytesIn: number; bytesOut: number }) => number) =>
       new Counter({
@@ -36,13 +46,7 @@ export class Metrics {
         registers,
         collect() {
           this.reset();
-          for (const unit of units.names()) {
-            try {
-              this.inc({ unit }, read(units.unit(unit).traffic));
-            } catch {
-              // The unit went away between listing and reading.
-            }
-          }
+          eachUnit((unit) => this.inc({ unit }, read(units.unit(unit).traffic)));
         },
       });
     this.bytesIn = trafficCounter('cairn_bytes_in_total', 'Object bytes received since start, by unit.', (t) => t.bytesIn);
@@ -55,13 +59,7 @@ export class Metrics {
         registers,
         collect() {
           this.reset();
-          for (const unit of units.names()) {
-            try {
-              this.set({ unit }, read(units.info(unit)));
-            } catch {
-              // The unit went away between listing and reading.
-            }
-          }
+          eachUnit((unit) => this.set({ unit }, read(units.info(unit))));
         },
       });
     };
