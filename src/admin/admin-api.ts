@@ -229,7 +229,7 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
     'gc',
     'gc',
     'Start a garbage collection of a unit (mark everything live, delete containers holding nothing live); follow the job',
-    (unit, p) => unit.collectGarbage(p),
+    (unit, p) => unit.collectGarbage({ onProgress: p }),
     true,
   );
 

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
-import { containerLiveness, markLive, MarkSet, markTree, type MarkProgress } from './gc-mark.js';
+import { Compactor } from './compactor.js';
+import { classifyContainer, containerLiveness, markLive, MarkSet, markTree, type MarkProgress } from './gc-mark.js';
 import type { RecipeNode } from './recipe-format.js';
+import { DEFAULT_COMPACT_BELOW } from './reclaim-estimate.js';
 import type { StoreContext } from './store-context.js';
 
 /*
- * Garbage collection, first part: mark, then delete the sealed containers
- * that hold nothing live. (Copying the live chunks of sparse containers
- * forward is the next step; docs/architecture.md has the design.)
+ * Garbage collection: mark, then delete the sealed containers that hold
+ * nothing live and copy the live chunks of sparse ones forward (compaction).
  *
  * Safe while backups run:
  * 1. The guard goes up first: from then on every committed chunk the
@@ -18,9 +19,10 @@ import type { StoreContext } from './store-context.js';
  *    part written since the guard went up is walked again (a copy made during
  *    the walk shares a recipe the walk may have passed).
  * 4. Only containers sealed before the guard went up are candidates; each is
- *    checked against the marks and removed in one synchronous index
- *    transaction, so nothing can take a reference in between. Its file goes
- *    after the commit: a crash in between leaves a file nothing points to.
+ *    checked against the marks and removed (or, compacted, repointed at its
+ *    copies) in one synchronous index transaction, so nothing can take a
+ *    reference in between. Its file goes after the commit, once reads begun
+ *    before it have ended: a crash in between leaves a file nothing points to.
  */
 
 export interface CollectionResult {
@@ -29,8 +31,15 @@ export interface CollectionResult {
   /** Sealed containers when the collection began, and those it removed. */
   containersExamined: number;
   containersRemoved: number;
+  /** Sparse containers whose live chunks were copied forward, and what that moved. */
+  containersRewritten: number;
+  chunksMoved: number;
+  bytesCopied: number;
+  /** Sparse containers left alone: a stream leaned on one of their dead chunks meanwhile, or a record failed its checks. */
+  containersSkipped: number;
+  compactBelow: number;
   chunksRemoved: number;
-  /** Bytes of container files deleted (including files an interrupted collection left). */
+  /** Container bytes given back, net of the bytes copied forward (including files an interrupted collection left). */
   bytesFreed: number;
   marked: MarkProgress;
   /** Seconds spent waiting for streams that were open when the collection began. */
@@ -43,6 +52,12 @@ export interface CollectionProgress {
   total: number;
 }
 
+export interface CollectOptions {
+  /** Sealed containers with a smaller live share than this are compacted (0 never, 1 whenever anything in them is dead). */
+  compactBelow?: number;
+  onProgress?: (p: CollectionProgress) => void;
+}
+
 type NodeLoader = (fp: Buffer, level: number) => Promise<RecipeNode>;
 
 export async function collect(
@@ -50,12 +65,14 @@ export async function collect(
   dir: string,
   loadNode: NodeLoader,
   openStreams: ReadonlySet<unknown>,
-  onProgress: (p: CollectionProgress) => void = () => undefined,
+  options: CollectOptions = {},
 ): Promise<CollectionResult> {
   const startedMs = Date.now();
-  const marks = new MarkSet(join(dir, 'gc-mark.db'));
+  const compactBelow = options.compactBelow ?? DEFAULT_COMPACT_BELOW;
+  const onProgress = options.onProgress ?? ((): void => undefined);
   const directory = ctx.directory;
   if (directory.guard) throw new Error('a garbage collection is already running in this unit');
+  const marks = new MarkSet(join(dir, 'gc-mark.db'));
   directory.guard = (fp) => marks.mark(fp);
   // Both snapshots in the same turn as the guard: a stream that starts, or a container that seals,
   // after this point is covered by the guard, so it must not be waited for nor swept.
@@ -77,26 +94,57 @@ export async function collect(
     const marked = await markLive(ctx.index, loadNode, marks, (p) => onProgress({ phase: 'marking', done: p.roots, total: 0 }));
     for (const r of ctx.index.recipeRootsSince(since)) await markTree(marks, loadNode, r.recipeRoot, r.recipeHeight);
 
-    // One join finds the containers with nothing marked (or no indexed chunk at all: only data of
-    // streams that never committed); each is checked again inside its own transaction.
+    // One join sorts the candidates; each is checked again inside its own transaction. A candidate
+    // with no indexed chunk at all holds only data of streams that never committed.
     const liveness = new Map(containerLiveness(ctx.index, marks).map((c) => [c.container, c]));
-    const looksDead = (id: number): boolean => {
-      const l = liveness.get(id);
-      return !l || l.deadRecords === l.records;
+    const result: CollectionResult = {
+      startedMs,
+      durationMs: 0,
+      containersExamined: candidates.length,
+      containersRemoved: 0,
+      containersRewritten: 0,
+      chunksMoved: 0,
+      bytesCopied: 0,
+      containersSkipped: 0,
+      compactBelow,
+      chunksRemoved: 0,
+      bytesFreed: orphanBytes,
+      marked,
+      waitedSeconds,
     };
-    const result: CollectionResult = { startedMs, durationMs: 0, containersExamined: candidates.length, containersRemoved: 0, chunksRemoved: 0, bytesFreed: orphanBytes, marked, waitedSeconds };
-    for (const [i, c] of candidates.entries()) {
-      onProgress({ phase: 'sweeping', done: i, total: candidates.length });
-      if (!looksDead(c.id)) continue;
-      marks.flush();
-      const removed = ctx.index.removeDeadContainer(c.id, (fp) => marks.isMarked(fp));
-      if (!removed) continue;
-      directory.forgetContainer(c.id);
-      await ctx.containers.remove(c.id);
-      result.containersRemoved++;
-      result.chunksRemoved += removed.chunks;
-      result.bytesFreed += c.bytes;
+    const compactor = new Compactor(ctx, marks, (message, fields) => ctx.log('warn', message, fields));
+    try {
+      for (const [i, c] of candidates.entries()) {
+        onProgress({ phase: 'sweeping', done: i, total: candidates.length });
+        const l = liveness.get(c.id);
+        const kind = l ? classifyContainer(l, compactBelow) : 'empty';
+        if (kind === 'empty') {
+          marks.flush();
+          const removed = ctx.index.removeDeadContainer(c.id, (fp) => marks.isMarked(fp));
+          if (!removed) continue;
+          directory.forgetContainer(c.id);
+          ctx.containers.retire(c.id);
+          result.containersRemoved++;
+          result.chunksRemoved += removed.chunks;
+          result.bytesFreed += c.bytes;
+        } else if (kind === 'sparse') {
+          await compactor.compact(c.id, c.bytes);
+        }
+      }
+      await compactor.finish();
+    } catch (err) {
+      await compactor.abandon();
+      throw err;
     }
+    const t = compactor.tally;
+    result.containersRewritten = t.containersRewritten;
+    result.chunksMoved = t.chunksMoved;
+    result.bytesCopied = t.bytesCopied;
+    result.containersSkipped = t.containersSkipped;
+    result.chunksRemoved += t.chunksRemoved;
+    result.bytesFreed += t.bytesFreed;
+    // Files no read holds are gone when the collection says it is done; the rest go as their reads end.
+    await ctx.containers.removalsSettled();
     onProgress({ phase: 'sweeping', done: candidates.length, total: candidates.length });
     result.durationMs = Date.now() - startedMs;
     return result;

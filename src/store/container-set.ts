@@ -25,6 +25,12 @@ export class ContainerSet {
   private spare: Promise<ContainerFile> | null = null;
   private readonly readers = new Map<number, ReadHandle>();
   private closing = false;
+  /** Reads under way that may hold chunk locations (see beginRead), by ticket: a Set keeps them oldest first. */
+  private readonly activeReads = new Set<number>();
+  private lastReadTicket = 0;
+  /** Containers gone from the index whose files wait for the reads begun before that. */
+  private retiring: { id: number; afterTicket: number }[] = [];
+  private readonly removing = new Set<Promise<void>>();
 
   constructor(
     private readonly root: string,
@@ -145,6 +151,9 @@ export class ContainerSet {
       this.index.deleteContainer(spare.id);
     }
     this.idle.length = 0;
+    // Closing ends every read: files that waited for them go now.
+    const retired = this.retiring.splice(0);
+    await Promise.allSettled(retired.map((r) => this.remove(r.id)));
     const results = await Promise.allSettled([...this.known.values()].map((c) => (c.isOpen ? this.seal(c) : c.sync())));
     for (const r of this.readers.values()) this.evictReader(r);
     this.readers.clear();
@@ -181,7 +190,8 @@ export class ContainerSet {
    * Deletes container files the index has no row for: left by a crash between
    * a collection's commit and its unlink, or by a container whose id was
    * allocated but never committed to. A container being created has its row
-   * before its file, so it is never one of these. Returns the bytes freed.
+   * before its file, so it is never one of these; one retired and waiting for
+   * reads is left to retire(). Returns the bytes freed.
    */
   async removeOrphans(): Promise<number> {
     let freed = 0;
@@ -191,7 +201,7 @@ export class ContainerSet {
         const m = /^([0-9a-f]{8})\.ctr$/.exec(name);
         if (!m) continue;
         const id = Number.parseInt(m[1]!, 16);
-        if (this.index.containerState(id) !== undefined || this.known.has(id)) continue;
+        if (this.index.containerState(id) !== undefined || this.known.has(id) || this.retiring.some((r) => r.id === id)) continue;
         const path = join(this.root, shard, name);
         freed += (await stat(path).catch(() => ({ size: 0 }))).size;
         await rm(path, { force: true });
@@ -200,8 +210,58 @@ export class ContainerSet {
     return freed;
   }
 
-  /** Removes a container file (garbage collection). */
-  async remove(id: number): Promise<void> {
+  /**
+   * Marks the start of a read that locates chunks and then reads them later
+   * (an object's stream may wait on a slow client between the two); call the
+   * returned function when it ends. A container the index has let go of keeps
+   * its file until every read begun before that has ended.
+   */
+  beginRead(): () => void {
+    const ticket = ++this.lastReadTicket;
+    this.activeReads.add(ticket);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.activeReads.delete(ticket);
+      this.removeRetired();
+    };
+  }
+
+  /**
+   * Removes a container's file once no read that may have located a chunk in
+   * it is left (garbage collection, after its index row is gone). A crash
+   * before that leaves a file without a row, which removeOrphans deletes.
+   */
+  retire(id: number): void {
+    this.retiring.push({ id, afterTicket: this.lastReadTicket });
+    this.removeRetired();
+  }
+
+  /** Containers retired but still waiting for reads: for tests and stats. */
+  get retiringCount(): number {
+    return this.retiring.length;
+  }
+
+  private removeRetired(): void {
+    const oldest = this.activeReads.values().next();
+    const ready = this.retiring.filter((r) => oldest.done === true || r.afterTicket < oldest.value);
+    if (ready.length === 0) return;
+    this.retiring = this.retiring.filter((r) => !ready.includes(r));
+    for (const r of ready) {
+      const removal = this.remove(r.id)
+        .catch((err: Error) => this.log('warn', 'removing a collected container failed', { container: r.id, error: err.message }))
+        .finally(() => this.removing.delete(removal));
+      this.removing.add(removal);
+    }
+  }
+
+  /** Waits for the unlinks already started (not for retired files still waiting on reads). */
+  async removalsSettled(): Promise<void> {
+    await Promise.all([...this.removing]);
+  }
+
+  private async remove(id: number): Promise<void> {
     const r = this.readers.get(id);
     if (r) {
       this.readers.delete(id);

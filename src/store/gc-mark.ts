@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
-import { RECORD_HEADER_BYTES } from './container-format.js';
+import { CONTAINER_HEADER_BYTES, FOOTER_ENTRY_BYTES, RECORD_HEADER_BYTES, TRAILER_BYTES } from './container-format.js';
 import type { IndexDb } from './index-db.js';
 import type { RecipeNode } from './recipe-format.js';
 
@@ -139,15 +139,35 @@ export async function markTree(
 export interface ContainerLiveness {
   container: number;
   sealed: boolean;
-  /** Bytes of indexed records (header included), all and unmarked. */
+  /**
+   * Bytes of the container's records (headers included). For a sealed
+   * container that is every record in its file, so records no row points to
+   * (streams that failed, copies a compaction gave up) count as dead too.
+   */
   bytes: number;
   deadBytes: number;
+  /** Records the index knows, all and unmarked. */
   records: number;
   deadRecords: number;
 }
 
-/** Per container, how much of it the marks leave dead (records the index knows; bytes with their headers). */
+/** Per container, how much of it the marks leave dead. */
 export function containerLiveness(index: IndexDb, marks: MarkSet): ContainerLiveness[] {
   marks.flush();
-  return index.livenessByContainer(marks.path, RECORD_HEADER_BYTES);
+  return index.livenessByContainer(marks.path, RECORD_HEADER_BYTES).map((r) => {
+    const liveBytes = r.bytes - r.deadBytes;
+    const inFile = r.fileBytes - CONTAINER_HEADER_BYTES - r.fileRecords * FOOTER_ENTRY_BYTES - TRAILER_BYTES;
+    const bytes = r.sealed ? Math.max(r.bytes, inFile) : r.bytes;
+    return { container: r.container, sealed: r.sealed, bytes, deadBytes: bytes - liveBytes, records: r.records, deadRecords: r.deadRecords };
+  });
+}
+
+/**
+ * What a collection does with a sealed container: delete it (nothing live),
+ * compact it (live share under compactBelow, something dead), or keep it.
+ */
+export function classifyContainer(c: Pick<ContainerLiveness, 'bytes' | 'deadBytes' | 'records' | 'deadRecords'>, compactBelow: number): 'empty' | 'sparse' | 'keep' {
+  if (c.deadRecords === c.records) return 'empty';
+  if (c.deadBytes > 0 && c.bytes - c.deadBytes < compactBelow * c.bytes) return 'sparse';
+  return 'keep';
 }

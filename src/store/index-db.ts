@@ -262,6 +262,7 @@ export class IndexDb {
         'SELECT recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM parts WHERE mtime_ms >= ?',
       ),
       deleteChunksOfContainer: db.prepare('DELETE FROM chunks WHERE container = ?'),
+      moveChunk: db.prepare('UPDATE chunks SET container = ?, offset = ? WHERE fp = ? AND container = ?'),
       uploadsBefore: db.prepare<[number], string>('SELECT upload_id FROM uploads WHERE created_ms < ?').pluck(),
       partRoots: db.prepare<[], { recipeRoot: Buffer | null; recipeHeight: number }>(
         'SELECT recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM parts',
@@ -542,14 +543,33 @@ export class IndexDb {
     return this.db.transaction(() => {
       const rows = this.s.chunkRowsOfContainer.all(id);
       if (rows.some((r) => isLive(r.fingerprint))) return null;
-      // Totals per kind, then one counter update each: a container holds thousands of chunks.
-      for (const recipe of [false, true]) {
-        const of = rows.filter((r) => (r.kind === 1) === recipe);
-        this.addChunks(recipe, -of.length, -of.reduce((n, r) => n + r.rawLength, 0), -of.reduce((n, r) => n + r.storedLength, 0));
-      }
+      this.removeRows(rows);
       this.s.deleteChunksOfContainer.run(id);
       this.s.deleteContainer.run(id);
       return { chunks: rows.length, storedBytes: rows.reduce((n, r) => n + r.storedLength, 0) };
+    }).immediate();
+  }
+
+  /**
+   * Finishes compacting a container, in one transaction: the chunks copied
+   * forward point at their copies, the rest go (they must all be dead), and
+   * the container's row goes. Returns null, changing nothing, when a chunk
+   * that was not copied is live by now (a stream leaned on it meanwhile).
+   */
+  moveChunksOut(id: number, copies: ReadonlyMap<string, ChunkLocation>, isLive: (fp: Buffer) => boolean): { moved: number; removed: number; removedBytes: number } | null {
+    return this.db.transaction(() => {
+      const rows = this.s.chunkRowsOfContainer.all(id);
+      const left = rows.filter((r) => !copies.has(r.fingerprint.toString('hex')));
+      if (left.some((r) => isLive(r.fingerprint))) return null;
+      let moved = 0;
+      for (const r of rows) {
+        const to = copies.get(r.fingerprint.toString('hex'));
+        if (to) moved += this.s.moveChunk.run(to.container, to.offset, r.fingerprint, id).changes;
+      }
+      this.removeRows(left);
+      this.s.deleteChunksOfContainer.run(id);
+      this.s.deleteContainer.run(id);
+      return { moved, removed: left.length, removedBytes: left.reduce((n, r) => n + r.storedLength, 0) };
     }).immediate();
   }
 
@@ -565,15 +585,16 @@ export class IndexDb {
 
   /**
    * Per container, indexed record bytes (headers included) and those whose
-   * fingerprint the mark set at markPath lacks. The mark file is attached for
+   * fingerprint the mark set at markPath lacks, beside the container's size
+   * and record count when it was sealed. The mark file is attached for
    * the one query and detached again.
    */
-  livenessByContainer(markPath: string, headerBytes: number): { container: number; sealed: boolean; bytes: number; deadBytes: number; records: number; deadRecords: number }[] {
+  livenessByContainer(markPath: string, headerBytes: number): { container: number; sealed: boolean; fileBytes: number; fileRecords: number; bytes: number; deadBytes: number; records: number; deadRecords: number }[] {
     this.db.prepare('ATTACH DATABASE ? AS gc').run(markPath);
     try {
       return this.db
-        .prepare<[number, number], { container: number; state: number; bytes: number; deadBytes: number; records: number; deadRecords: number }>(
-          `SELECT c.container AS container, k.state AS state,
+        .prepare<[number, number], { container: number; state: number; fileBytes: number; fileRecords: number; bytes: number; deadBytes: number; records: number; deadRecords: number }>(
+          `SELECT c.container AS container, k.state AS state, k.bytes AS fileBytes, k.records AS fileRecords,
                   sum(c.stored_len + ?) AS bytes,
                   sum(CASE WHEN l.fp IS NULL THEN c.stored_len + ? ELSE 0 END) AS deadBytes,
                   count(*) AS records,
@@ -582,7 +603,7 @@ export class IndexDb {
            GROUP BY c.container ORDER BY c.container`,
         )
         .all(headerBytes, headerBytes)
-        .map((r) => ({ container: r.container, sealed: r.state === 1, bytes: r.bytes, deadBytes: r.deadBytes, records: r.records, deadRecords: r.deadRecords }));
+        .map((r) => ({ container: r.container, sealed: r.state === 1, fileBytes: r.fileBytes, fileRecords: r.fileRecords, bytes: r.bytes, deadBytes: r.deadBytes, records: r.records, deadRecords: r.deadRecords }));
     } finally {
       this.db.prepare('DETACH DATABASE gc').run();
     }
@@ -613,6 +634,15 @@ export class IndexDb {
 
   private add(name: keyof Counters, delta: number): void {
     if (delta !== 0) this.s.addCounter.run(delta, name);
+  }
+
+  /** Inside a transaction: the counters of chunks that are about to leave (their rows are the caller's to delete). */
+  private removeRows(rows: readonly Omit<ChunkRow, 'container'>[]): void {
+    // Totals per kind, then one counter update each: a container holds thousands of chunks.
+    for (const recipe of [false, true]) {
+      const of = rows.filter((r) => (r.kind === 1) === recipe);
+      this.addChunks(recipe, -of.length, -of.reduce((n, r) => n + r.rawLength, 0), -of.reduce((n, r) => n + r.storedLength, 0));
+    }
   }
 
   /** Chunks joining (or, with negative figures, leaving) the index: the counters of their kind. */

@@ -72,6 +72,8 @@ export class ObjectReader {
     const outputSize = rawLimit + maxChunk;
     const queue: Promise<Piece>[] = [];
     let span: Span | null = null;
+    // Locations taken here are read later: a compacted container's file must outlive this read.
+    const endRead = this.ctx.containers.beginRead();
     const flush = (): void => {
       if (!span) return;
       const p = this.readSpan(span, inputSize, outputSize, queue.length === 0);
@@ -112,7 +114,8 @@ export class ObjectReader {
       while (queue.length > 0) yield trim(await queue.shift()!, start, end);
     } finally {
       // Stopped early or failed: slots still in flight go back once their reads settle.
-      for (const p of queue.splice(0)) p.then((piece) => piece.release(), () => undefined);
+      const pending = queue.splice(0).map((p) => p.then((piece) => piece.release(), () => undefined));
+      void Promise.all(pending).then(endRead);
     }
   }
 
@@ -165,8 +168,15 @@ export class ObjectReader {
     const key = fp.toString('hex');
     const cached = this.nodes.get(key);
     if (cached) return cached;
-    const loc = this.locate(fp);
-    const bytes = await this.ctx.containers.read(loc.container, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
+    const endRead = this.ctx.containers.beginRead();
+    let bytes: Buffer;
+    let loc: ChunkLocation;
+    try {
+      loc = this.locate(fp);
+      bytes = await this.ctx.containers.read(loc.container, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
+    } finally {
+      endRead();
+    }
     let node: RecipeNode;
     try {
       const h = readRecordHeader(bytes, 0);

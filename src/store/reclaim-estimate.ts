@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { containerLiveness, markLive, MarkSet, type MarkProgress } from './gc-mark.js';
+import { classifyContainer, containerLiveness, markLive, MarkSet, type MarkProgress } from './gc-mark.js';
 import type { IndexDb } from './index-db.js';
 import type { RecipeNode } from './recipe-format.js';
 
@@ -45,9 +45,10 @@ export async function estimateReclaimable(
       e.liveChunks += c.records - c.deadRecords;
       e.deadChunks += c.deadRecords;
       e.deadBytes += c.deadBytes;
-      if (!c.sealed || c.deadBytes === 0) continue;
-      if (c.deadRecords === c.records) e.emptyContainers++;
-      else if (c.bytes - c.deadBytes < compactBelow * c.bytes) e.sparseContainers++;
+      if (!c.sealed) continue;
+      const kind = classifyContainer(c, compactBelow);
+      if (kind === 'empty') e.emptyContainers++;
+      else if (kind === 'sparse') e.sparseContainers++;
       else continue;
       e.reclaimableBytes += c.deadBytes;
     }

@@ -19,6 +19,8 @@ export interface StoreSettings {
   verifyFingerprintsOnRead: boolean;
 }
 
+export type StoreLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+
 /** What the store's parts share: one unit's index, containers and workers. */
 export interface StoreContext {
   readonly index: IndexDb;
@@ -29,4 +31,5 @@ export interface StoreContext {
   /** For recipe nodes, which are small enough to encode on the main thread. */
   readonly nodeCodec: ChunkCodec;
   readonly settings: StoreSettings;
+  readonly log: StoreLog;
 }

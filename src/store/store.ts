@@ -26,9 +26,9 @@ import type { ObjectWriter } from './object-writer.js';
 import { ingestAndCommit, type CommitAdditions, type StreamOptions, type Written } from './stream-commit.js';
 import { computeStats, type StoreStats } from './stats.js';
 import { StoreCompute } from './store-compute.js';
-import type { StoreContext, StoreSettings } from './store-context.js';
+import type { StoreContext, StoreLog, StoreSettings } from './store-context.js';
 import { UnitLock } from './unit-lock.js';
-import { collect, type CollectionProgress, type CollectionResult } from './collector.js';
+import { collect, type CollectOptions, type CollectionResult } from './collector.js';
 import { estimateReclaimable, type ReclaimEstimate } from './reclaim-estimate.js';
 import { verifyStore, type VerifyProgress, type VerifyReport } from './verify.js';
 
@@ -52,7 +52,7 @@ export interface OpenOptions {
   log?: StoreLog;
 }
 
-export type StoreLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+export type { StoreLog };
 
 export interface PutOptions extends StreamOptions {
   contentType?: string;
@@ -145,6 +145,7 @@ export class ChunkStore {
         cutter: createCutFinder(parameters.chunking),
         nodeCodec: new ChunkCodec(settings.compressionLevel),
         settings,
+        log,
       };
       return new ChunkStore(root, parameters, ctx, new ObjectReader(ctx), lock);
     } catch (err) {
@@ -349,12 +350,13 @@ export class ChunkStore {
   }
 
   /**
-   * Collects garbage: marks everything live and deletes the sealed containers
-   * that hold nothing live, while writes and reads go on (src/store/collector.ts).
+   * Collects garbage: marks everything live, deletes the sealed containers
+   * that hold nothing live and copies the live chunks of sparse ones forward,
+   * while writes and reads go on (src/store/collector.ts).
    */
-  collectGarbage(onProgress?: (p: CollectionProgress) => void): Promise<CollectionResult> {
+  collectGarbage(options: CollectOptions = {}): Promise<CollectionResult> {
     this.checkOpen();
-    return collect(this.ctx, this.dir, this.reader.loadNode, this.writers, onProgress);
+    return collect(this.ctx, this.dir, this.reader.loadNode, this.writers, options);
   }
 
   /** What a garbage collection would give back now, measured by a mark of everything live (changes nothing). */

@@ -66,7 +66,20 @@ export async function verifyStore(
     durationMs: 0,
   };
   const badChunks = new Set<string>();
+  // Containers a collection lets go of meanwhile keep their files until this ends: listed, they are read.
+  const endRead = ctx.containers.beginRead();
+  try {
+    await verifyAll(ctx, loadNode, onProgress, report, badChunks);
+  } finally {
+    endRead();
+  }
+  report.badChunks = [...badChunks].sort();
+  report.ok = report.damagedRecords.length === 0 && badChunks.size === 0 && report.damagedObjects.length === 0;
+  report.durationMs = Date.now() - started;
+  return report;
+}
 
+async function verifyAll(ctx: StoreContext, loadNode: NodeLoader, onProgress: (p: VerifyProgress) => void, report: VerifyReport, badChunks: Set<string>): Promise<void> {
   const containers = ctx.index.containers();
   for (const row of containers) {
     await verifyContainer(ctx, row, report, badChunks);
@@ -108,11 +121,6 @@ export async function verifyStore(
     if (report.objectsChecked % 1000 === 0) onProgress({ phase: 'objects', done: report.objectsChecked, total });
   }
   onProgress({ phase: 'objects', done: report.objectsChecked, total });
-
-  report.badChunks = [...badChunks].sort();
-  report.ok = report.damagedRecords.length === 0 && badChunks.size === 0 && report.damagedObjects.length === 0;
-  report.durationMs = Date.now() - started;
-  return report;
 }
 
 async function verifyContainer(ctx: StoreContext, row: ContainerRow, report: VerifyReport, badChunks: Set<string>): Promise<void> {

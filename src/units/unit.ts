@@ -5,7 +5,7 @@ import { EntityTooLargeError } from '../store/errors.js';
 import type { ObjectInfo } from '../store/object-info.js';
 import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.js';
 import type { ByteRange, ChunkStore, GetResult, OpenedObject, PutOptions } from '../store/store.js';
-import type { CollectionProgress, CollectionResult } from '../store/collector.js';
+import type { CollectOptions, CollectionResult } from '../store/collector.js';
 import type { MarkProgress } from '../store/gc-mark.js';
 import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import { QuotaExceededError } from './errors.js';
@@ -139,8 +139,8 @@ export class Unit {
   /** The last garbage collection since the server started. */
   lastCollection: CollectionResult | null = null;
 
-  async collectGarbage(onProgress?: (p: CollectionProgress) => void): Promise<CollectionResult> {
-    const r = await this.store.collectGarbage(onProgress);
+  async collectGarbage(options: CollectOptions = {}): Promise<CollectionResult> {
+    const r = await this.store.collectGarbage(options);
     this.lastCollection = r;
     this.noteQuota();
     return r;

@@ -13,6 +13,8 @@ export interface Acked {
   maybeDeleted: Set<string>;
   /** Garbage collections the child finished before it was killed. */
   collections: number;
+  /** Containers those collections compacted (copied forward). */
+  rewritten: number;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface Acked {
 export function runAndKill(dir: string, round: number, killAfterMs: number, mode: 'ingest' | 'gc' = 'ingest'): Promise<Acked> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, dir, String(round), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acked: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0 };
+    const acked: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -44,7 +46,10 @@ export function runAndKill(dir: string, round: number, killAfterMs: number, mode
           acked.deletes.add(key!);
           acked.maybeDeleted.delete(key!);
         }
-        if (op === 'GC') acked.collections++;
+        if (op === 'GC') {
+          acked.collections++;
+          acked.rewritten += Number(key ?? 0);
+        }
       }
       resolve(acked);
     });

@@ -97,24 +97,37 @@ t.test('collections during concurrent puts that dedup against deleted data, dele
   const writers = [0, 1, 2].map(writer);
   let collections = 0;
   let removed = 0;
+  let rewritten = 0;
   const deadline = Date.now() + 8_000;
   while (Date.now() < deadline) {
-    const r = await store.collectGarbage();
+    // Every other collection compacts whatever holds anything dead, so copies race the writers too.
+    const r = await store.collectGarbage({ compactBelow: collections % 2 === 0 ? 1 : 0.5 });
     collections++;
     removed += r.containersRemoved;
+    rewritten += r.containersRewritten;
     await new Promise((r) => setTimeout(r, 50));
   }
   stop = true;
   await Promise.all(writers);
   t.ok(collections >= 3, `${collections} collections ran beside ${seq} puts`);
   t.ok(removed > 0, `${removed} containers were removed while writes went on`);
+  t.ok(rewritten > 0, `${rewritten} containers were compacted while writes went on`);
   for (const [key, sum] of expected) t.equal(sha256(await readAll(store, key)), sum, `${key} reads back`);
   const v = await store.verify();
   t.ok(v.ok, `verify is clean (${v.damagedObjects.length} damaged objects, ${v.badChunks.length} missing chunks)`);
 
-  // Everything deleted, sealed and collected: nothing is left.
-  for (const key of expected.keys()) await store.delete(key);
+  // Sealed, then two collections: no chunk is left that nothing reaches.
   await store.close();
+  const sealed = await ChunkStore.open(dir);
+  for (let i = 0; i < 2; i++) await sealed.collectGarbage({ compactBelow: 1 });
+  const left = await sealed.estimateReclaimable();
+  t.equal(left.deadChunks, 0, `nothing unreachable survives two collections (${left.liveChunks} live chunks)`);
+  t.equal(left.deadBytes, 0, 'nor any unreferenced record in a sealed container');
+  for (const [key, sum] of expected) t.equal(sha256(await readAll(sealed, key)), sum, `${key} still reads back`);
+
+  // Everything deleted, sealed and collected: nothing is left.
+  for (const key of expected.keys()) await sealed.delete(key);
+  await sealed.close();
   const reopened = await ChunkStore.open(dir);
   t.teardown(() => reopened.close());
   await reopened.collectGarbage();
@@ -187,12 +200,12 @@ t.test('the barrier: a stream that took its references before the collection beg
   const put = store.put('before', gatedSource(old, hold.promise, pseudoRandomBytes('before-tail', 200_000)));
   await until(() => store.lookupCounters().lookups - lookups > 40, 'the dedup lookups');
   let waited = false;
-  const gc = store.collectGarbage((p) => {
+  const gc = store.collectGarbage({ onProgress: (p) => {
     if (p.phase === 'waiting' && !waited) {
       waited = true;
       hold.open();
     }
-  });
+  } });
   const r = await gc;
   hold.open();
   await put;
@@ -212,7 +225,7 @@ t.test('the second walk: "copy z to a, then delete z" while the mark walks past 
   const store = await ChunkStore.open(first.dir);
   t.teardown(() => store.close());
   let moved: Promise<void> | undefined;
-  const r = await store.collectGarbage((p) => {
+  const r = await store.collectGarbage({ onProgress: (p) => {
     // After the first page (keys "k0000".."k0511"), the copy lands before the walk, the original after it.
     if (p.phase === 'marking' && p.done >= 512 && !moved) {
       moved = (async () => {
@@ -220,7 +233,7 @@ t.test('the second walk: "copy z to a, then delete z" while the mark walks past 
         await store.delete('zz');
       })();
     }
-  });
+  } });
   await moved;
   t.ok(moved, 'the copy and delete ran during the walk');
   t.ok(r.marked.roots < 1102, `the walk never saw zz (${r.marked.roots} roots)`);

@@ -40,7 +40,7 @@ function tearOpenContainers(dir: string, random: Buffer): number {
 
 t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object survives and verify is clean`, async (t) => {
   const dir = t.testdir();
-  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0 };
+  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
   const delays = pseudoRandomBytes('kill-delays', ROUNDS * 2);
   let recovered = 0;
   let truncated = 0;

@@ -14,7 +14,7 @@ function containerFiles(dir: string): number {
 
 t.test(`SIGKILL during garbage collection, ${ROUNDS} times: nothing acknowledged is lost, verify is clean, and the space still returns`, async (t) => {
   const dir = t.testdir();
-  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0 };
+  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
   const delays = pseudoRandomBytes('gc-kill-delays', ROUNDS * 2);
   for (let round = 0; round < ROUNDS; round++) {
     const killAfter = 50 + (delays.readUInt16LE(round * 2) % 1500);
@@ -23,6 +23,7 @@ t.test(`SIGKILL during garbage collection, ${ROUNDS} times: nothing acknowledged
     for (const k of acked.deletes) all.deletes.add(k);
     for (const k of acked.maybeDeleted) all.maybeDeleted.add(k);
     all.collections += acked.collections;
+    all.rewritten += acked.rewritten;
 
     const store = await ChunkStore.open(dir);
     try {
@@ -35,6 +36,7 @@ t.test(`SIGKILL during garbage collection, ${ROUNDS} times: nothing acknowledged
     }
   }
   t.ok(all.collections > ROUNDS, `${all.collections} collections finished across the rounds; most rounds were killed inside another`);
+  t.ok(all.rewritten > 0, `${all.rewritten} containers were compacted by the collections that finished`);
 
   const store = await ChunkStore.open(dir);
   t.teardown(() => store.close());
