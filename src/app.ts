@@ -14,6 +14,7 @@ import { Jobs } from './units/jobs.js';
 import { loadMasterKey } from './units/master-key.js';
 import { SecretBox } from './units/secret-box.js';
 import { SystemDb } from './units/system-db.js';
+import { GcScheduler } from './units/gc-scheduler.js';
 import { StaleUploadReaper } from './units/stale-uploads.js';
 import { UnitRegistry } from './units/unit-registry.js';
 
@@ -22,6 +23,8 @@ export interface RunningServer {
   app: FastifyInstance;
   units: UnitRegistry;
   credentials: Credentials;
+  /** Starts the collections units' policies schedule (tick() is what its timer calls). */
+  gcScheduler: GcScheduler;
   /** Issued at the first start only (also written to <data dir>/admin-credentials). */
   firstAdminKey: IssuedKey | null;
   close(): Promise<void>;
@@ -76,6 +79,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const reaper = new StaleUploadReaper(units, config.multipartMaxAgeSeconds * 1000, (message, fields) => app.log.info(fields, message));
   const metrics = new Metrics(units);
   const jobs = new Jobs();
+  const gcScheduler = new GcScheduler(units, jobs, (message, fields) => app.log.info(fields, message), config.gcCheckSeconds * 1000);
   const maxSkewMs = config.maxSkewSeconds * 1000;
 
   app.addHook('onRequest', async (req, reply) => {
@@ -124,11 +128,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app,
     units,
     credentials,
+    gcScheduler,
     firstAdminKey,
     async close() {
       if (closed) return;
       closed = true;
       reaper.close();
+      gcScheduler.close();
       await app.close();
       await units.close();
       db.close();

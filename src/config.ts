@@ -24,6 +24,8 @@ export interface ServerConfig {
   ingestSessionIdleSeconds: number;
   /** Seconds a multipart upload may stay incomplete before it is aborted (its parts become garbage). */
   multipartMaxAgeSeconds: number;
+  /** How often units' collection schedules are looked at. */
+  gcCheckSeconds: number;
 }
 
 interface Option {
@@ -56,6 +58,12 @@ export const OPTIONS: Record<keyof ServerConfig, Option> = {
     env: 'CAIRN_MULTIPART_MAX_AGE_SECONDS',
     default: '604800',
     help: 'abort multipart uploads left incomplete this long',
+  },
+  gcCheckSeconds: {
+    flag: 'gc-check-every',
+    env: 'CAIRN_GC_CHECK_SECONDS',
+    default: '30',
+    help: 'look at units\' garbage collection schedules this often (seconds)',
   },
 };
 
@@ -99,5 +107,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     idleTimeoutSeconds: int('idleTimeoutSeconds', 1, 24 * 3600),
     ingestSessionIdleSeconds: int('ingestSessionIdleSeconds', 1, 7 * 24 * 3600),
     multipartMaxAgeSeconds: int('multipartMaxAgeSeconds', 1, 3650 * 24 * 3600),
+    gcCheckSeconds: int('gcCheckSeconds', 1, 24 * 3600),
   };
 }

@@ -7,12 +7,15 @@ import type { Credentials, Grant } from '../units/credentials.js';
 import { InvalidParametersError, NoSuchAccessKeyError, NoSuchUnitError, UnitError } from '../units/errors.js';
 import type { JobKind, JobKinds, Jobs } from '../units/jobs.js';
 import type { Quota } from '../units/quota.js';
+import type { CollectionPolicy } from '../store/gc-state.js';
 import type { Unit } from '../units/unit.js';
 import type { CreateUnitOptions, UnitRegistry } from '../units/unit-registry.js';
 import { problemCode as kebab, sendProblem } from '../http/problem.js';
 import {
   createKeyBody,
   createUnitBody,
+  gcPolicyBody,
+  gcRunBody,
   issuedKeySchema,
   jobSchema,
   keySchema,
@@ -138,6 +141,23 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
     async (req) => o.units.setQuota(unitName(req), req.body as Quota),
   );
 
+  app.put(
+    '/units/:name/gc-policy',
+    {
+      schema: {
+        summary: "Set a unit's garbage collection policy: a schedule (off by default) and the compaction threshold",
+        params: nameParams,
+        body: gcPolicyBody,
+        response: { 200: unitSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const name = unitName(req);
+      o.units.unit(name).setCollectionPolicy(req.body as Partial<CollectionPolicy>);
+      return o.units.info(name);
+    },
+  );
+
   app.delete(
     '/units/:name',
     {
@@ -206,16 +226,18 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
     path: string,
     kind: K,
     summary: string,
-    run: (unit: Unit, onProgress: (p: JobKinds[K]['progress']) => void) => Promise<JobKinds[K]['result']>,
-    exclusive = false,
+    run: (unit: Unit, onProgress: (p: JobKinds[K]['progress']) => void, body: Record<string, unknown>) => Promise<JobKinds[K]['result']>,
+    options: { exclusive?: boolean; body?: object } = {},
   ): void => {
-    app.post(`/units/:name/${path}`, { schema: { summary, params: nameParams, response: { 202: jobSchema, ...errors } } }, async (req, reply) => {
+    const schema = { summary, params: nameParams, ...(options.body && { body: options.body }), response: { 202: jobSchema, ...errors } };
+    app.post(`/units/:name/${path}`, { schema }, async (req, reply) => {
       const name = unitName(req);
       const unit = o.units.unit(name);
-      if (exclusive && o.jobs.list().some((j) => j.kind === kind && j.unit === name && j.state === 'running')) {
+      if (options.exclusive && o.jobs.running(kind, name)) {
         return sendProblem(reply, 409, `${kind}-running`, `a ${kind} job of ${name} is already running`);
       }
-      return reply.code(202).send(o.jobs.start(kind, name, (onProgress) => run(unit, onProgress)));
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      return reply.code(202).send(o.jobs.start(kind, name, (onProgress) => run(unit, onProgress, body)));
     });
   };
   unitJob('verify', 'verify', 'Start verifying a unit; follow the job', (unit, p) => unit.store.verify(p));
@@ -228,9 +250,9 @@ export async function adminApi(app: FastifyInstance, o: AdminApiOptions): Promis
   unitJob(
     'gc',
     'gc',
-    'Start a garbage collection of a unit (mark everything live, delete containers holding nothing live); follow the job',
-    (unit, p) => unit.collectGarbage({ onProgress: p }),
-    true,
+    'Start a garbage collection of a unit (mark everything live, delete containers holding nothing live, compact sparse ones); follow the job',
+    (unit, p, body) => unit.collectGarbage({ onProgress: p, ...(typeof body.compactBelow === 'number' && { compactBelow: body.compactBelow }) }),
+    { exclusive: true, body: gcRunBody },
   );
 
   app.get('/jobs', { schema: { summary: 'List jobs', response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: jobSchema } } } } } }, async () => ({

@@ -31,7 +31,20 @@ const statsSchema = {
 
 const collectionProperties = {
   ...Object.fromEntries(
-    ['startedMs', 'durationMs', 'containersExamined', 'containersRemoved', 'chunksRemoved', 'bytesFreed', 'waitedSeconds'].map((k) => [k, { type: 'number' }]),
+    [
+      'startedMs',
+      'durationMs',
+      'containersExamined',
+      'containersRemoved',
+      'containersRewritten',
+      'containersSkipped',
+      'chunksMoved',
+      'bytesCopied',
+      'compactBelow',
+      'chunksRemoved',
+      'bytesFreed',
+      'waitedSeconds',
+    ].map((k) => [k, { type: 'number' }]),
   ),
   marked: { type: 'object', properties: { roots: { type: 'integer' }, nodes: { type: 'integer' }, chunks: { type: 'integer' } } },
 };
@@ -67,9 +80,28 @@ export const unitSchema = {
     quotaState: { type: 'string', enum: ['ok', 'soft-exceeded', 'hard-reached'] },
     stats: statsSchema,
     traffic: { type: 'object', properties: { bytesIn: { type: 'number' }, bytesOut: { type: 'number' } } },
-    reclaim: { type: ['object', 'null'], description: 'the last reclaim estimate since the server started, or null', properties: reclaimEstimateProperties },
-    lastCollection: { type: ['object', 'null'], description: 'the last garbage collection since the server started, or null', properties: collectionProperties },
+    reclaim: { type: ['object', 'null'], description: 'the last reclaim estimate, or null', properties: reclaimEstimateProperties },
+    lastCollection: { type: ['object', 'null'], description: 'the last garbage collection, or null', properties: collectionProperties },
+    gcPolicy: { type: 'object', properties: { intervalSeconds: { type: ['integer', 'null'] }, compactBelow: { type: 'number' } } },
   },
+} as const;
+
+const compactBelow = { type: 'number', minimum: 0, maximum: 1, description: 'sealed containers with a smaller live share are compacted (0: never, 1: whenever anything in them is dead)' } as const;
+
+export const gcPolicyBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    intervalSeconds: { type: ['integer', 'null'], minimum: 60, maximum: 366 * 24 * 3600, description: 'seconds between scheduled collections; null: none' },
+    compactBelow,
+  },
+} as const;
+
+export const gcRunBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { compactBelow },
 } as const;
 
 export const createUnitBody = {

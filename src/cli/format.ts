@@ -54,3 +54,19 @@ export function parseSize(text: string): number | null | undefined {
   const v = Math.round(Number(m[1]) * FACTORS[(m[2] ?? 'B').toUpperCase()]!);
   return Number.isSafeInteger(v) ? v : undefined;
 }
+
+const DURATION = /^(\d+)\s*(s|m|h|d|w)?$/i;
+const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** "90m", "6h", "1d", "3600" (seconds): seconds; "off" is null. Undefined for anything else. */
+export function parseDuration(text: string): number | null | undefined {
+  if (text.toLowerCase() === 'off') return null;
+  const m = DURATION.exec(text.trim());
+  return m ? Number(m[1]) * SECONDS[(m[2] ?? 's').toLowerCase()]! : undefined;
+}
+
+/** Seconds as the largest whole unit that fits: "1d", "6h", "90m", "45s". */
+export function duration(seconds: number): string {
+  for (const [u, n] of [['w', 604800], ['d', 86400], ['h', 3600], ['m', 60]] as const) if (seconds % n === 0) return `${seconds / n}${u}`;
+  return `${seconds}s`;
+}

@@ -56,6 +56,8 @@ export interface CollectOptions {
   /** Sealed containers with a smaller live share than this are compacted (0 never, 1 whenever anything in them is dead). */
   compactBelow?: number;
   onProgress?: (p: CollectionProgress) => void;
+  /** Stops the collection at its next step (the unit is closing). */
+  stop?: AbortSignal;
 }
 
 type NodeLoader = (fp: Buffer, level: number) => Promise<RecipeNode>;
@@ -69,7 +71,12 @@ export async function collect(
 ): Promise<CollectionResult> {
   const startedMs = Date.now();
   const compactBelow = options.compactBelow ?? DEFAULT_COMPACT_BELOW;
-  const onProgress = options.onProgress ?? ((): void => undefined);
+  const stop = options.stop;
+  // Every step that changes something is whole in the index: stopping between steps leaves a consistent unit.
+  const onProgress = (p: CollectionProgress): void => {
+    stop?.throwIfAborted();
+    options.onProgress?.(p);
+  };
   const directory = ctx.directory;
   if (directory.guard) throw new Error('a garbage collection is already running in this unit');
   const marks = new MarkSet(join(dir, 'gc-mark.db'));
@@ -92,7 +99,9 @@ export async function collect(
     const waitedSeconds = (Date.now() - waitStart) / 1000;
 
     const marked = await markLive(ctx.index, loadNode, marks, (p) => onProgress({ phase: 'marking', done: p.roots, total: 0 }));
+    stop?.throwIfAborted();
     for (const r of ctx.index.recipeRootsSince(since)) await markTree(marks, loadNode, r.recipeRoot, r.recipeHeight);
+    stop?.throwIfAborted();
 
     // One join sorts the candidates; each is checked again inside its own transaction. A candidate
     // with no indexed chunk at all holds only data of streams that never committed.

@@ -33,13 +33,17 @@ export async function estimateReclaimable(
   dir: string,
   index: IndexDb,
   loadNode: (fp: Buffer, level: number) => Promise<RecipeNode>,
-  o: { compactBelow?: number; onProgress?: (p: MarkProgress) => void } = {},
+  o: { compactBelow?: number; onProgress?: (p: MarkProgress) => void; stop?: AbortSignal } = {},
 ): Promise<ReclaimEstimate> {
   const started = Date.now();
   const compactBelow = o.compactBelow ?? DEFAULT_COMPACT_BELOW;
   const marks = new MarkSet(join(dir, 'gc-mark.db'));
   try {
-    await markLive(index, loadNode, marks, o.onProgress);
+    await markLive(index, loadNode, marks, (p) => {
+      o.stop?.throwIfAborted();
+      o.onProgress?.(p);
+    });
+    o.stop?.throwIfAborted();
     const e: ReclaimEstimate = { atMs: started, durationMs: 0, liveChunks: 0, deadChunks: 0, deadBytes: 0, emptyContainers: 0, sparseContainers: 0, reclaimableBytes: 0, compactBelow };
     for (const c of containerLiveness(index, marks)) {
       e.liveChunks += c.records - c.deadRecords;

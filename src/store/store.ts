@@ -29,6 +29,7 @@ import { StoreCompute } from './store-compute.js';
 import type { StoreContext, StoreLog, StoreSettings } from './store-context.js';
 import { UnitLock } from './unit-lock.js';
 import { collect, type CollectOptions, type CollectionResult } from './collector.js';
+import { CollectionState, type CollectionPolicy } from './gc-state.js';
 import { estimateReclaimable, type ReclaimEstimate } from './reclaim-estimate.js';
 import { verifyStore, type VerifyProgress, type VerifyReport } from './verify.js';
 
@@ -110,6 +111,11 @@ export class ChunkStore {
   private readonly writers = new Set<ObjectWriter>();
   private readonly multipart: Multipart;
 
+  private readonly gc: CollectionState;
+  /** Collections and estimates under way, and the signal that stops them when the unit closes. */
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
+
   private constructor(
     readonly dir: string,
     readonly parameters: UnitParameters,
@@ -118,6 +124,7 @@ export class ChunkStore {
     private readonly lock: UnitLock,
   ) {
     this.multipart = new Multipart(ctx, reader, this.writers);
+    this.gc = new CollectionState(ctx.index);
   }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<ChunkStore> {
@@ -354,15 +361,50 @@ export class ChunkStore {
    * that hold nothing live and copies the live chunks of sparse ones forward,
    * while writes and reads go on (src/store/collector.ts).
    */
-  collectGarbage(options: CollectOptions = {}): Promise<CollectionResult> {
+  async collectGarbage(options: CollectOptions = {}): Promise<CollectionResult> {
     this.checkOpen();
-    return collect(this.ctx, this.dir, this.reader.loadNode, this.writers, options);
+    const running = collect(this.ctx, this.dir, this.reader.loadNode, this.writers, { compactBelow: this.gc.policy().compactBelow, ...options, stop: this.stopping.signal });
+    this.background.add(running);
+    try {
+      const r = await running;
+      this.gc.noteCollection(r);
+      return r;
+    } finally {
+      this.background.delete(running);
+    }
   }
 
   /** What a garbage collection would give back now, measured by a mark of everything live (changes nothing). */
-  estimateReclaimable(o: Parameters<typeof estimateReclaimable>[3] = {}): Promise<ReclaimEstimate> {
+  async estimateReclaimable(o: Parameters<typeof estimateReclaimable>[3] = {}): Promise<ReclaimEstimate> {
     this.checkOpen();
-    return estimateReclaimable(this.dir, this.ctx.index, this.reader.loadNode, o);
+    const running = estimateReclaimable(this.dir, this.ctx.index, this.reader.loadNode, { compactBelow: this.gc.policy().compactBelow, ...o, stop: this.stopping.signal });
+    this.background.add(running);
+    try {
+      const e = await running;
+      this.gc.noteEstimate(e);
+      return e;
+    } finally {
+      this.background.delete(running);
+    }
+  }
+
+  /** The unit's collection policy (schedule, compaction threshold). */
+  collectionPolicy(): CollectionPolicy {
+    return this.gc.policy();
+  }
+
+  setCollectionPolicy(change: Partial<CollectionPolicy>): CollectionPolicy {
+    this.checkOpen();
+    return this.gc.setPolicy(change);
+  }
+
+  /** The last collection and reclaim estimate of this unit, kept across restarts. */
+  lastCollection(): CollectionResult | null {
+    return this.gc.lastCollection();
+  }
+
+  lastReclaimEstimate(): ReclaimEstimate | null {
+    return this.gc.lastEstimate();
   }
 
   /** Seals open containers and releases the unit. Streams still running fail. */
@@ -370,6 +412,9 @@ export class ChunkStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A collection or estimate stops at its next step (each step is whole in the index) before the index closes.
+    this.stopping.abort();
+    await Promise.allSettled([...this.background]);
     await Promise.allSettled([...this.writers].map((w) => w.abort()));
     try {
       await this.ctx.containers.sealAll();

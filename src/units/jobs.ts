@@ -51,6 +51,11 @@ export class Jobs {
     return job;
   }
 
+  /** Whether a job of this kind is running on the unit. */
+  running(kind: JobKind, unit: string): boolean {
+    return [...this.jobs.values()].some((j) => j.kind === kind && j.unit === unit && j.state === 'running');
+  }
+
   get(id: string): Job | undefined {
     return this.jobs.get(id);
   }

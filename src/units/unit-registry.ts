@@ -1,4 +1,5 @@
 import type { CollectionResult } from '../store/collector.js';
+import type { CollectionPolicy } from '../store/gc-state.js';
 import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,10 +29,11 @@ export interface UnitInfo {
   quotaState: QuotaState;
   stats: StoreStats;
   traffic: Traffic;
-  /** The last reclaim estimate since the server started, or null. */
+  /** The last reclaim estimate, or null (kept across restarts). */
   reclaim: ReclaimEstimate | null;
-  /** The last garbage collection since the server started, or null. */
+  /** The last garbage collection, or null (kept across restarts). */
   lastCollection: CollectionResult | null;
+  gcPolicy: CollectionPolicy;
 }
 
 export type RegistryLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
@@ -92,8 +94,9 @@ export class UnitRegistry {
       quotaState: u.quotaState,
       stats: u.store.stats(),
       traffic: { ...u.traffic },
-      reclaim: u.lastReclaimEstimate,
-      lastCollection: u.lastCollection,
+      reclaim: u.store.lastReclaimEstimate(),
+      lastCollection: u.store.lastCollection(),
+      gcPolicy: u.store.collectionPolicy(),
     };
   }
 

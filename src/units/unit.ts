@@ -7,8 +7,9 @@ import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.
 import type { ByteRange, ChunkStore, GetResult, OpenedObject, PutOptions } from '../store/store.js';
 import type { CollectOptions, CollectionResult } from '../store/collector.js';
 import type { MarkProgress } from '../store/gc-mark.js';
+import { policyProblem, type CollectionPolicy } from '../store/gc-state.js';
 import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
-import { QuotaExceededError } from './errors.js';
+import { InvalidParametersError, QuotaExceededError } from './errors.js';
 import { quotaState, type Quota, type QuotaState } from './quota.js';
 
 export interface Traffic {
@@ -127,23 +128,21 @@ export class Unit {
     return info;
   }
 
-  /** The last reclaim estimate made since the server started (a full mark: made on request, not per stats call). */
-  lastReclaimEstimate: ReclaimEstimate | null = null;
-
   async estimateReclaimable(onProgress?: (p: MarkProgress) => void): Promise<ReclaimEstimate> {
-    const e = await this.store.estimateReclaimable({ ...(onProgress && { onProgress }) });
-    this.lastReclaimEstimate = e;
-    return e;
+    return this.store.estimateReclaimable({ ...(onProgress && { onProgress }) });
   }
-
-  /** The last garbage collection since the server started. */
-  lastCollection: CollectionResult | null = null;
 
   async collectGarbage(options: CollectOptions = {}): Promise<CollectionResult> {
     const r = await this.store.collectGarbage(options);
-    this.lastCollection = r;
     this.noteQuota();
     return r;
+  }
+
+  /** Changes the unit's collection policy; bad values are refused whole. */
+  setCollectionPolicy(change: Partial<CollectionPolicy>): CollectionPolicy {
+    const problem = policyProblem(change);
+    if (problem) throw new InvalidParametersError(problem);
+    return this.store.setCollectionPolicy(change);
   }
 
   /** Reads an object, counting the bytes that leave. */

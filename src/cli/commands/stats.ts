@@ -1,10 +1,11 @@
+import type { CollectionPolicy } from '../../store/gc-state.js';
 import type { Job, JobKind, JobKinds } from '../../units/jobs.js';
 import type { UnitInfo } from '../../units/unit-registry.js';
 import { adminRequest } from '../admin-client.js';
-import { EXIT } from '../cli-errors.js';
+import { EXIT, UsageError } from '../cli-errors.js';
 import type { Command, CommandContext } from '../command.js';
-import { bytes, factor, table } from '../format.js';
-import { showUnit } from './unit.js';
+import { bytes, factor, parseDuration, table } from '../format.js';
+import { policyLine, showUnit } from './unit.js';
 
 interface SystemStats {
   system: { units: number; logicalBytes: number; uniqueBytes: number; storedBytes: number; containerBytes: number; objects: number; bytesIn: number; bytesOut: number };
@@ -90,18 +91,47 @@ export const statsCommands: Command[] = [
   {
     words: ['gc', 'run'],
     args: ['unit'],
-    summary: 'collect garbage in a unit: delete the containers that hold nothing live (safe while backups run)',
-    options: { 'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' } },
+    summary: 'collect garbage in a unit: delete containers holding nothing live, compact sparse ones (safe while backups run)',
+    options: {
+      'compact-below': { type: 'string', help: "compact sealed containers under this live share, 0 to 1 (default: the unit's policy)" },
+      'no-wait': { type: 'boolean', help: 'start the job and print its id without waiting' },
+    },
     async run(ctx, [unit], o) {
-      const r = await runJob(ctx, 'gc', 'garbage collection', unit!, 'gc', o['no-wait'] === true, (p) => `${p.phase}: ${p.done}${p.total ? `/${p.total}` : ''}`);
+      const compactBelow = share('compact-below', o['compact-below'] as string | undefined);
+      const body = compactBelow === undefined ? undefined : { compactBelow };
+      const r = await runJob(ctx, 'gc', 'garbage collection', unit!, 'gc', o['no-wait'] === true, (p) => `${p.phase}: ${p.done}${p.total ? `/${p.total}` : ''}`, body);
       if (typeof r === 'number') return r;
       if (!ctx.json) {
         ctx.out(
-          `${unit}: freed ${bytes(r.bytesFreed)}, ${r.containersRemoved} of ${r.containersExamined} sealed containers removed (${r.chunksRemoved} chunks); ` +
-            `marked ${r.marked.roots} recipes in ${(r.durationMs / 1000).toFixed(1)} s` +
+          `${unit}: freed ${bytes(r.bytesFreed)}, ${r.containersRemoved} of ${r.containersExamined} sealed containers removed, ${r.containersRewritten} compacted ` +
+            `(${bytes(r.bytesCopied)} copied forward, ${r.chunksRemoved} chunks removed); marked ${r.marked.roots} recipes in ${(r.durationMs / 1000).toFixed(1)} s` +
+            (r.containersSkipped > 0 ? `; ${r.containersSkipped} left for the next collection` : '') +
             (r.waitedSeconds >= 1 ? ` (${r.waitedSeconds.toFixed(0)} s waiting for streams that were open when it began)` : ''),
         );
       }
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['gc', 'policy'],
+    args: ['unit'],
+    summary: "show or set a unit's collection policy: a schedule (off by default) and the compaction threshold",
+    options: {
+      every: { type: 'string', help: 'collect this often: 6h, 1d, 1w, or off' },
+      'compact-below': { type: 'string', help: 'compact sealed containers under this live share, 0 to 1 (e.g. 0.5)' },
+    },
+    async run(ctx, [unit], o) {
+      const change: Partial<CollectionPolicy> = {};
+      if (o.every !== undefined) {
+        const every = parseDuration(o.every as string);
+        if (every === undefined) throw new UsageError('--every takes a duration such as 6h, 1d or 1w, or off');
+        change.intervalSeconds = every;
+      }
+      const compactBelow = share('compact-below', o['compact-below'] as string | undefined);
+      if (compactBelow !== undefined) change.compactBelow = compactBelow;
+      const path = `/units/${encodeURIComponent(unit!)}`;
+      const u = Object.keys(change).length === 0 ? await adminRequest<UnitInfo>(ctx.connection(), 'GET', path) : await adminRequest<UnitInfo>(ctx.connection(), 'PUT', `${path}/gc-policy`, change);
+      ctx.out(ctx.json ? JSON.stringify(u.gcPolicy, null, 2) : `${unit}: ${policyLine(u.gcPolicy)}`);
       return EXIT.ok;
     },
   },
@@ -120,9 +150,10 @@ async function runJob<K extends JobKind>(
   path: string,
   noWait: boolean,
   describe: (p: JobKinds[K]['progress']) => string,
+  body?: object,
 ): Promise<JobKinds[K]['result'] | number> {
   const conn = ctx.connection();
-  let job = await adminRequest<Job<K>>(conn, 'POST', `/units/${encodeURIComponent(unit)}/${path}`);
+  let job = await adminRequest<Job<K>>(conn, 'POST', `/units/${encodeURIComponent(unit)}/${path}`, body);
   if (noWait) {
     ctx.out(ctx.json ? JSON.stringify(job, null, 2) : `started ${kind} job ${job.id}`);
     return EXIT.ok;
@@ -140,4 +171,12 @@ async function runJob<K extends JobKind>(
     return EXIT.unavailable;
   }
   return job.result!;
+}
+
+/** A share from 0 to 1 given to a flag, or undefined when the flag is absent. */
+function share(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !(v >= 0 && v <= 1)) throw new UsageError(`--${flag} takes a number from 0 to 1, such as 0.5`);
+  return v;
 }

@@ -1,8 +1,9 @@
+import type { CollectionPolicy } from '../../store/gc-state.js';
 import type { UnitInfo } from '../../units/unit-registry.js';
 import { adminRequest } from '../admin-client.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { Command, CommandContext } from '../command.js';
-import { bytes, factor, parseSize, table, time } from '../format.js';
+import { bytes, duration, factor, parseSize, table, time } from '../format.js';
 
 function size(flag: string, text: string | undefined): number | null | undefined {
   if (text === undefined) return undefined;
@@ -47,10 +48,21 @@ export function showUnit(ctx: CommandContext, u: UnitInfo): void {
       `compression:       ${factor(s.compressionFactor)}`,
       `total reduction:   ${factor(s.reductionFactor)}`,
       `since start:       ${bytes(u.traffic.bytesIn)} in, ${bytes(u.traffic.bytesOut)} out`,
-      `last collection:   ${u.lastCollection ? `${bytes(u.lastCollection.bytesFreed)} freed, ${u.lastCollection.containersRemoved} containers removed, ${time(u.lastCollection.startedMs)}` : 'none since the server started (cairn gc run)'}`,
-      `reclaimable:       ${u.reclaim ? `${bytes(u.reclaim.reclaimableBytes)} (${bytes(u.reclaim.deadBytes)} dead; estimated ${time(u.reclaim.atMs)})` : 'not estimated since the server started (cairn gc estimate)'}`,
+      `last collection:   ${lastCollection(u)}`,
+      `reclaimable:       ${u.reclaim ? `${bytes(u.reclaim.reclaimableBytes)} (${bytes(u.reclaim.deadBytes)} dead; estimated ${time(u.reclaim.atMs)})` : 'not estimated yet (cairn gc estimate)'}`,
+      `collection policy: ${policyLine(u.gcPolicy)}`,
     ].join('\n'),
   );
+}
+
+function lastCollection(u: UnitInfo): string {
+  const r = u.lastCollection;
+  if (!r) return 'none yet (cairn gc run)';
+  return `${bytes(r.bytesFreed)} freed, ${r.containersRemoved} containers removed, ${r.containersRewritten} compacted, ${time(r.startedMs)}`;
+}
+
+export function policyLine(p: CollectionPolicy): string {
+  return `${p.intervalSeconds === null ? 'not scheduled' : `every ${duration(p.intervalSeconds)}`}, compacting containers under ${Math.round(p.compactBelow * 100)}% live`;
 }
 
 export const unitCommands: Command[] = [
