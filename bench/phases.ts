@@ -142,7 +142,9 @@ const phases: Record<string, (args: never) => Promise<unknown>> = {
  * Garbage collection on a unit of many chunks: 1 KiB average chunks make a
  * million of them from about 1.2 GB. Half the objects are deleted, then the
  * reclaim estimate (a full mark and the per-container join) and a collection
- * run; their times, peak RSS and the bytes given back are the figures.
+ * run; their times, peak RSS and the bytes given back are the figures. Then
+ * half of what is left is deleted, and ingest of new objects is timed alone
+ * and while a second collection runs (the ratio is the figure).
  */
 export async function gcMark(args: { unit: string; bytes: number; objects: number }) {
   rmSync(args.unit, { recursive: true, force: true });
@@ -157,14 +159,45 @@ export async function gcMark(args: { unit: string; bytes: number; objects: numbe
   const rssBefore = process.memoryUsage.rss() / MiB;
   const m = await measure(() => store.estimateReclaimable());
   const gc = await measure(() => store.collectGarbage());
+  const afterFirst = store.stats().containerBytes;
+  const freedShare = (before.containerBytes - afterFirst) / m.value.deadBytes;
+
+  // Ingest beside a collection: 8 MB objects of new data, for as long as the collection runs.
+  for (let i = 1; i < args.objects; i += 4) await store.delete(`backup-${String(i).padStart(4, '0')}`);
+  let seed = 10_000;
+  const ingestFor = async (until: () => boolean): Promise<{ bytes: number; seconds: number }> => {
+    const start = process.hrtime.bigint();
+    let bytes = 0;
+    while (!until()) {
+      await store.put(`ingest-${seed}`, generated(8e6, seed++));
+      bytes += 8e6;
+    }
+    return { bytes, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  };
+  await collectGarbage();
+  const aloneUntil = Date.now() + 10_000;
+  const alone = await ingestFor(() => Date.now() >= aloneUntil);
+  let collecting = true;
+  const second = measure(() => store.collectGarbage()).finally(() => (collecting = false));
+  const beside = await ingestFor(() => !collecting);
+  const g2 = await second;
   const result = {
+    freedShare,
+    compactedContainers: gc.value.containersRewritten,
+    copiedMB: gc.value.bytesCopied / 1e6,
+    compactBelow: gc.value.compactBelow,
+    ingestAloneMbps: rate(alone.bytes, alone.seconds),
+    ingestDuringGcMbps: rate(beside.bytes, beside.seconds),
+    secondGcSeconds: g2.seconds,
+    secondGcFreedMB: g2.value.bytesFreed / 1e6,
+    secondGcCompacted: g2.value.containersRewritten,
     gcSeconds: gc.seconds,
     gcCpuSeconds: gc.cpuSeconds,
     gcPeakRssMiB: gc.peakRssMiB,
-    freedMB: gc.value.bytesFreed / 1e6,
+    freedMB: (before.containerBytes - afterFirst) / 1e6,
     containersRemoved: gc.value.containersRemoved,
     containersExamined: gc.value.containersExamined,
-    onDiskAfterMB: store.stats().containerBytes / 1e6,
+    onDiskAfterMB: afterFirst / 1e6,
     chunks: before.dataChunks + before.recipeChunks,
     fillMbps: rate(each * args.objects, fill.seconds),
     markSeconds: m.seconds,
