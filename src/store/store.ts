@@ -363,26 +363,24 @@ export class ChunkStore {
    */
   async collectGarbage(options: CollectOptions = {}): Promise<CollectionResult> {
     this.checkOpen();
-    const running = collect(this.ctx, this.dir, this.reader.loadNode, this.writers, { compactBelow: this.gc.policy().compactBelow, ...options, stop: this.stopping.signal });
-    this.background.add(running);
-    try {
-      const r = await running;
-      this.gc.noteCollection(r);
-      return r;
-    } finally {
-      this.background.delete(running);
-    }
+    const r = await this.tracked(collect(this.ctx, this.dir, this.reader.loadNode, this.writers, { compactBelow: this.gc.policy().compactBelow, ...options, stop: this.stopping.signal }));
+    this.gc.noteCollection(r);
+    return r;
   }
 
   /** What a garbage collection would give back now, measured by a mark of everything live (changes nothing). */
   async estimateReclaimable(o: Parameters<typeof estimateReclaimable>[3] = {}): Promise<ReclaimEstimate> {
     this.checkOpen();
-    const running = estimateReclaimable(this.dir, this.ctx.index, this.reader.loadNode, { compactBelow: this.gc.policy().compactBelow, ...o, stop: this.stopping.signal });
+    const e = await this.tracked(estimateReclaimable(this.dir, this.ctx.index, this.reader.loadNode, { compactBelow: this.gc.policy().compactBelow, ...o, stop: this.stopping.signal }));
+    this.gc.noteEstimate(e);
+    return e;
+  }
+
+  /** Background work that close() must stop and wait for before the index closes. */
+  private async tracked<T>(running: Promise<T>): Promise<T> {
     this.background.add(running);
     try {
-      const e = await running;
-      this.gc.noteEstimate(e);
-      return e;
+      return await running;
     } finally {
       this.background.delete(running);
     }
