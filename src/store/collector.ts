@@ -79,6 +79,9 @@ export async function collect(
   };
   const directory = ctx.directory;
   if (directory.guard) throw new Error('a garbage collection is already running in this unit');
+  // Containers no stream is filling become candidates too: their dead data would otherwise wait for more writes.
+  await ctx.containers.sealIdle();
+  if (directory.guard) throw new Error('a garbage collection is already running in this unit');
   const marks = new MarkSet(join(dir, 'gc-mark.db'));
   directory.guard = (fp) => marks.mark(fp);
   // Both snapshots in the same turn as the guard: a stream that starts, or a container that seals,

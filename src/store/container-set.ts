@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainerFile } from './container-file.js';
-import type { RecordEntry } from './container-format.js';
+import { CONTAINER_HEADER_BYTES, type RecordEntry } from './container-format.js';
 import { recoverContainer, type RecoveredContainer } from './container-recovery.js';
 import { syncDirectory } from './fs-durability.js';
 import type { IndexDb } from './index-db.js';
@@ -65,6 +65,22 @@ export class ContainerSet {
     if (!c.isOpen) return;
     if (this.closing || c.size >= this.targetSize * 0.95) this.sealInBackground(c);
     else this.idle.push(c);
+  }
+
+  /**
+   * Seals the containers waiting between streams (a garbage collection makes
+   * them candidates: dead data in a container no stream fills would otherwise
+   * stay until the unit closes). Never throws; a failed seal is logged and
+   * start-up recovers the container.
+   */
+  async sealIdle(): Promise<void> {
+    // An empty one holds nothing to collect: it stays for the next stream.
+    const idle = this.idle.filter((c) => c.isOpen && c.size > CONTAINER_HEADER_BYTES);
+    this.idle.splice(0, this.idle.length, ...this.idle.filter((c) => !idle.includes(c)));
+    const results = await Promise.allSettled(idle.map((c) => this.seal(c)));
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'rejected') this.log('warn', 'sealing a container failed', { container: idle[i]!.id, error: (r.reason as Error).message });
+    }
   }
 
   /**
