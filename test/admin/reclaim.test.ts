@@ -91,6 +91,16 @@ t.test('compaction, the collection policy and its schedule through the CLI; both
   t.equal(bad.code, 2, 'a share over 1 is a usage error');
   const refused = await signedFetch(s2.url, 'PUT', '/admin/v1/units/kopia/gc-policy', s2.admin, { body: JSON.stringify({ intervalSeconds: 5 }), headers: { 'content-type': 'application/json' } });
   t.equal(refused.status, 400, 'an interval under a minute is refused by the API');
+  const json = { 'content-type': 'application/json' };
+  const badShare = await signedFetch(s2.url, 'PUT', '/admin/v1/units/kopia/gc-policy', s2.admin, { body: JSON.stringify({ compactBelow: -1 }), headers: json });
+  t.equal(badShare.status, 400, 'a negative threshold is refused');
+  const badRun = await signedFetch(s2.url, 'POST', '/admin/v1/units/kopia/gc', s2.admin, { body: JSON.stringify({ compactBelow: 5 }), headers: json });
+  t.equal(badRun.status, 400, 'a collection with a threshold over 1 is refused');
+  const unknown = await signedFetch(s2.url, 'POST', '/admin/v1/units/kopia/gc', s2.admin, { body: JSON.stringify({ everything: true }), headers: json });
+  t.equal(unknown.status, 400, 'so is an unknown field');
+  const started = (await signedFetch(s2.url, 'GET', '/admin/v1/jobs', s2.admin)).json as { jobs: unknown[] };
+  t.equal(started.jobs.length, 0, 'no job was started by a refused request');
+  t.match((await cairn(['gc', 'policy', 'kopia'], env2)).stdout, /under 50% live/, 'and the policy is unchanged');
   const set = await cairn(['gc', 'policy', 'kopia', '--every', '1h', '--compact-below', '0.9'], env2);
   t.equal(set.code, 0, set.stderr);
   t.match(set.stdout, /^kopia: every 1h, compacting containers under 90% live/);
