@@ -78,7 +78,6 @@ export async function collect(
     options.onProgress?.(p);
   };
   const directory = ctx.directory;
-  if (directory.guard) throw new Error('a garbage collection is already running in this unit');
   // Containers no stream is filling become candidates too: their dead data would otherwise wait for more writes.
   await ctx.containers.sealIdle();
   if (directory.guard) throw new Error('a garbage collection is already running in this unit');
@@ -109,57 +108,34 @@ export async function collect(
     // One join sorts the candidates; each is checked again inside its own transaction. A candidate
     // with no indexed chunk at all holds only data of streams that never committed.
     const liveness = new Map(containerLiveness(ctx.index, marks).map((c) => [c.container, c]));
-    const result: CollectionResult = {
-      startedMs,
-      durationMs: 0,
-      containersExamined: candidates.length,
-      containersRemoved: 0,
-      containersRewritten: 0,
-      chunksMoved: 0,
-      bytesCopied: 0,
-      containersSkipped: 0,
-      compactBelow,
-      chunksRemoved: 0,
-      bytesFreed: orphanBytes,
-      marked,
-      waitedSeconds,
-    };
-    const compactor = new Compactor(ctx, marks, (message, fields) => ctx.log('warn', message, fields));
+    const compactor = new Compactor(ctx, marks);
     try {
       for (const [i, c] of candidates.entries()) {
         onProgress({ phase: 'sweeping', done: i, total: candidates.length });
         const l = liveness.get(c.id);
         const kind = l ? classifyContainer(l, compactBelow) : 'empty';
-        if (kind === 'empty') {
-          marks.flush();
-          const removed = ctx.index.removeDeadContainer(c.id, (fp) => marks.isMarked(fp));
-          if (!removed) continue;
-          directory.forgetContainer(c.id);
-          ctx.containers.retire(c.id);
-          result.containersRemoved++;
-          result.chunksRemoved += removed.chunks;
-          result.bytesFreed += c.bytes;
-        } else if (kind === 'sparse') {
-          await compactor.compact(c.id, c.bytes);
-        }
+        if (kind === 'empty') compactor.removeDead(c.id, c.bytes);
+        else if (kind === 'sparse') await compactor.compact(c.id, c.bytes);
       }
       await compactor.finish();
     } catch (err) {
       await compactor.abandon();
       throw err;
     }
-    const t = compactor.tally;
-    result.containersRewritten = t.containersRewritten;
-    result.chunksMoved = t.chunksMoved;
-    result.bytesCopied = t.bytesCopied;
-    result.containersSkipped = t.containersSkipped;
-    result.chunksRemoved += t.chunksRemoved;
-    result.bytesFreed += t.bytesFreed;
     // Files no read holds are gone when the collection says it is done; the rest go as their reads end.
     await ctx.containers.removalsSettled();
     onProgress({ phase: 'sweeping', done: candidates.length, total: candidates.length });
-    result.durationMs = Date.now() - startedMs;
-    return result;
+    const t = compactor.tally;
+    return {
+      startedMs,
+      durationMs: Date.now() - startedMs,
+      containersExamined: candidates.length,
+      ...t,
+      compactBelow,
+      bytesFreed: orphanBytes + t.bytesFreed,
+      marked,
+      waitedSeconds,
+    };
   } finally {
     directory.guard = null;
     marks.close();

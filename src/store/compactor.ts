@@ -9,6 +9,8 @@ const BATCH_BYTES = 16 << 20;
 const BATCH_CONTAINERS = 32;
 
 export interface CompactionTally {
+  /** Containers that held nothing live, deleted whole. */
+  containersRemoved: number;
   containersRewritten: number;
   chunksMoved: number;
   /** Live record bytes written forward (headers included). */
@@ -28,25 +30,30 @@ interface Copied {
 }
 
 /**
- * Copies the live records of sparse containers forward, byte for byte (each
- * record keeps its header and checksums), into containers of its own, then
- * lets the old containers go. A batch of containers is copied, the copies
- * are synced once, then each old container is finished in one index
- * transaction that repoints its live chunks at their copies; its file is
+ * The sweep's changes to containers. Sealed containers holding nothing live
+ * go at once. Sparse ones have their live records copied forward, byte for
+ * byte (each record keeps its header and checksums), into containers of the
+ * compactor's own: a batch of containers is copied, the copies are synced
+ * once, then each old container is finished in one index transaction that
+ * repoints its live chunks at their copies. Either way the old file is
  * retired (removed once reads begun before have ended, docs/architecture.md).
  */
 export class Compactor {
   private readonly appender: RecordAppender;
   private pending: Copied[] = [];
   private pendingBytes = 0;
-  readonly tally: CompactionTally = { containersRewritten: 0, chunksMoved: 0, bytesCopied: 0, chunksRemoved: 0, bytesFreed: 0, containersSkipped: 0 };
+  readonly tally: CompactionTally = { containersRemoved: 0, containersRewritten: 0, chunksMoved: 0, bytesCopied: 0, chunksRemoved: 0, bytesFreed: 0, containersSkipped: 0 };
 
   constructor(
     private readonly ctx: StoreContext,
     private readonly marks: MarkSet,
-    private readonly warn: (message: string, fields: Record<string, unknown>) => void,
   ) {
     this.appender = new RecordAppender(ctx.containers);
+  }
+
+  /** Deletes sealed container `id` (its file `fileBytes` long), which the marks say holds nothing live. */
+  removeDead(id: number, fileBytes: number): void {
+    this.release({ id, fileBytes, copiedBytes: 0, copies: new Map() });
   }
 
   /** Copies the live records of sealed container `id` (its file `fileBytes` long); finishes a batch when one is full. */
@@ -67,22 +74,25 @@ export class Compactor {
     this.pendingBytes = 0;
     if (batch.length === 0) return;
     await this.appender.sync();
-    for (const c of batch) {
-      this.marks.flush();
-      const done = this.ctx.index.moveChunksOut(c.id, c.copies, (fp) => this.marks.isMarked(fp));
-      if (!done) {
-        // Its copies stay as records no row points to: dead weight for a later collection.
-        this.tally.containersSkipped++;
-        continue;
-      }
-      this.ctx.directory.forgetContainer(c.id);
-      this.ctx.containers.retire(c.id);
-      this.tally.containersRewritten++;
-      this.tally.chunksMoved += done.moved;
-      this.tally.chunksRemoved += done.removed;
-      this.tally.bytesCopied += c.copiedBytes;
-      this.tally.bytesFreed += c.fileBytes - c.copiedBytes;
+    for (const c of batch) this.release(c);
+  }
+
+  /** Lets one container go, its copies (if any) taking its place; a compacted one left whole counts as skipped. */
+  private release(c: Copied): void {
+    const done = this.ctx.index.releaseContainer(c.id, c.copies, (fp) => this.marks.isMarked(fp));
+    if (!done) {
+      // Copies stay as records no row points to: dead weight for a later collection.
+      if (c.copies.size > 0) this.tally.containersSkipped++;
+      return;
     }
+    this.ctx.directory.forgetContainer(c.id);
+    this.ctx.containers.retire(c.id);
+    if (c.copies.size > 0) this.tally.containersRewritten++;
+    else this.tally.containersRemoved++;
+    this.tally.chunksMoved += done.moved;
+    this.tally.chunksRemoved += done.removed;
+    this.tally.bytesCopied += c.copiedBytes;
+    this.tally.bytesFreed += c.fileBytes - c.copiedBytes;
   }
 
   /** Finishes what is pending and hands the output container back. */
@@ -102,7 +112,6 @@ export class Compactor {
 
   private async copyLive(id: number, fileBytes: number): Promise<Copied | null> {
     const bytes = await this.ctx.containers.read(id, 0, fileBytes);
-    this.marks.flush();
     const live = this.ctx.index.chunkRowsOfContainer(id).filter((r) => this.marks.isMarked(r.fingerprint));
     const slices: Buffer[] = [];
     const entries: RecordEntry[] = [];
@@ -112,7 +121,7 @@ export class Compactor {
       const problem = end > bytes.length ? 'record runs past the end of the file' : recordProblem(bytes, r.offset, r.fingerprint, r.storedLength);
       if (problem) {
         // Copying it would carry damage forward under a fresh checksum of its container; verify reports it.
-        this.warn('a container was not compacted: a live record failed its checks', { container: id, offset: r.offset, problem });
+        this.ctx.log('warn', 'a container was not compacted: a live record failed its checks', { container: id, offset: r.offset, problem });
         return null;
       }
       slices.push(bytes.subarray(r.offset, end));

@@ -77,10 +77,7 @@ export class ContainerSet {
     // An empty one holds nothing to collect: it stays for the next stream.
     const idle = this.idle.filter((c) => c.isOpen && c.size > CONTAINER_HEADER_BYTES);
     this.idle.splice(0, this.idle.length, ...this.idle.filter((c) => !idle.includes(c)));
-    const results = await Promise.allSettled(idle.map((c) => this.seal(c)));
-    for (const [i, r] of results.entries()) {
-      if (r.status === 'rejected') this.log('warn', 'sealing a container failed', { container: idle[i]!.id, error: (r.reason as Error).message });
-    }
+    await Promise.all(idle.map((c) => this.sealOrWarn(c)));
   }
 
   /**
@@ -244,6 +241,16 @@ export class ContainerSet {
     };
   }
 
+  /** Runs a read that locates chunks and reads them, registered as beginRead() describes. */
+  async whileReading<T>(read: () => Promise<T>): Promise<T> {
+    const endRead = this.beginRead();
+    try {
+      return await read();
+    } finally {
+      endRead();
+    }
+  }
+
   /**
    * Removes a container's file once no read that may have located a chunk in
    * it is left (garbage collection, after its index row is gone). A crash
@@ -315,8 +322,12 @@ export class ContainerSet {
   }
 
   private sealInBackground(c: ContainerFile): void {
-    // A failed seal leaves the container failed (sync() rejects for it) and open in the index: start-up recovers it.
-    this.seal(c).catch((err: Error) => this.log('warn', 'sealing a container failed', { container: c.id, error: err.message }));
+    void this.sealOrWarn(c);
+  }
+
+  /** Never rejects: a failed seal leaves the container failed (sync() rejects for it) and open in the index, for start-up to recover. */
+  private sealOrWarn(c: ContainerFile): Promise<void> {
+    return this.seal(c).catch((err: Error) => this.log('warn', 'sealing a container failed', { container: c.id, error: err.message }));
   }
 
   private async seal(c: ContainerFile): Promise<void> {

@@ -535,28 +535,13 @@ export class IndexDb {
   }
 
   /**
-   * Removes a container that holds nothing live, in one transaction: its
-   * chunk rows (with the counters) and its row. Null, and nothing changed, if
-   * isLive says any of its chunks is live.
+   * Lets a sealed container go, in one transaction: its chunks that were
+   * copied forward (compaction; none when it held nothing live) point at their
+   * copies, the rest go with the counters (they must all be dead), and its row
+   * goes. Returns null, changing nothing, when a chunk that was not copied is
+   * live by now (a stream leaned on it meanwhile).
    */
-  removeDeadContainer(id: number, isLive: (fp: Buffer) => boolean): { chunks: number; storedBytes: number } | null {
-    return this.db.transaction(() => {
-      const rows = this.s.chunkRowsOfContainer.all(id);
-      if (rows.some((r) => isLive(r.fingerprint))) return null;
-      this.removeRows(rows);
-      this.s.deleteChunksOfContainer.run(id);
-      this.s.deleteContainer.run(id);
-      return { chunks: rows.length, storedBytes: rows.reduce((n, r) => n + r.storedLength, 0) };
-    }).immediate();
-  }
-
-  /**
-   * Finishes compacting a container, in one transaction: the chunks copied
-   * forward point at their copies, the rest go (they must all be dead), and
-   * the container's row goes. Returns null, changing nothing, when a chunk
-   * that was not copied is live by now (a stream leaned on it meanwhile).
-   */
-  moveChunksOut(id: number, copies: ReadonlyMap<string, ChunkLocation>, isLive: (fp: Buffer) => boolean): { moved: number; removed: number; removedBytes: number } | null {
+  releaseContainer(id: number, copies: ReadonlyMap<string, ChunkLocation>, isLive: (fp: Buffer) => boolean): { moved: number; removed: number } | null {
     return this.db.transaction(() => {
       const rows = this.s.chunkRowsOfContainer.all(id);
       const left = rows.filter((r) => !copies.has(r.fingerprint.toString('hex')));
@@ -569,7 +554,7 @@ export class IndexDb {
       this.removeRows(left);
       this.s.deleteChunksOfContainer.run(id);
       this.s.deleteContainer.run(id);
-      return { moved, removed: left.length, removedBytes: left.reduce((n, r) => n + r.storedLength, 0) };
+      return { moved, removed: left.length };
     }).immediate();
   }
 

@@ -168,15 +168,10 @@ export class ObjectReader {
     const key = fp.toString('hex');
     const cached = this.nodes.get(key);
     if (cached) return cached;
-    const endRead = this.ctx.containers.beginRead();
-    let bytes: Buffer;
-    let loc: ChunkLocation;
-    try {
-      loc = this.locate(fp);
-      bytes = await this.ctx.containers.read(loc.container, loc.offset, RECORD_HEADER_BYTES + loc.storedLength);
-    } finally {
-      endRead();
-    }
+    const { loc, bytes } = await this.ctx.containers.whileReading(async () => {
+      const loc = this.locate(fp);
+      return { loc, bytes: await this.ctx.containers.read(loc.container, loc.offset, RECORD_HEADER_BYTES + loc.storedLength) };
+    });
     let node: RecipeNode;
     try {
       const h = readRecordHeader(bytes, 0);

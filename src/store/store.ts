@@ -405,7 +405,6 @@ export class ChunkStore {
     return this.gc.lastEstimate();
   }
 
-  /** Seals open containers and releases the unit. Streams still running fail. */
   /** Lets commits under way finish, aborts other streams, seals open containers and releases the unit. */
   async close(): Promise<void> {
     if (this.closed) return;

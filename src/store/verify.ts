@@ -67,12 +67,7 @@ export async function verifyStore(
   };
   const badChunks = new Set<string>();
   // Containers a collection lets go of meanwhile keep their files until this ends: listed, they are read.
-  const endRead = ctx.containers.beginRead();
-  try {
-    await verifyAll(ctx, loadNode, onProgress, report, badChunks);
-  } finally {
-    endRead();
-  }
+  await ctx.containers.whileReading(() => verifyAll(ctx, loadNode, onProgress, report, badChunks));
   report.badChunks = [...badChunks].sort();
   report.ok = report.damagedRecords.length === 0 && badChunks.size === 0 && report.damagedObjects.length === 0;
   report.durationMs = Date.now() - started;
