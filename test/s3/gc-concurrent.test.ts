@@ -1,6 +1,7 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { push } from '../../src/client/push.js';
+import { collectFor } from '../helpers/collections.js';
 import { pseudoRandomBytes, sha256 } from '../helpers/data.js';
 import { moverConnection } from '../helpers/ingest.js';
 import { bodyOf, startS3Server } from '../helpers/s3.js';
@@ -56,17 +57,7 @@ t.test('concurrent S3 puts and deletes, pushes and collections lose nothing ackn
   };
   const writers = [s3Writer(), s3Writer(), pusher()];
 
-  let collections = 0;
-  let rewritten = 0;
-  let removed = 0;
-  const deadline = Date.now() + 8_000;
-  while (Date.now() < deadline) {
-    const r = await unit.collectGarbage({ compactBelow: collections % 2 === 0 ? 1 : 0.5 });
-    collections++;
-    rewritten += r.containersRewritten;
-    removed += r.containersRemoved;
-    await new Promise((r) => setTimeout(r, 30));
-  }
+  const { collections, removed, rewritten } = await collectFor(8_000, (o) => unit.collectGarbage(o));
   stop = true;
   await Promise.all(writers);
   t.ok(collections >= 3, `${collections} collections beside ${counts.puts} S3 puts, ${counts.pushes} pushes and ${counts.deletes} deletes`);

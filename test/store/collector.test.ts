@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { ChunkStore } from '../../src/store/store.js';
 import { collect as collectBytes, pseudoRandomBytes, sha256, streamOf } from '../helpers/data.js';
+import { collectFor } from '../helpers/collections.js';
 import { openTestStore } from '../helpers/store.js';
 
 async function readAll(store: ChunkStore, key: string): Promise<Buffer> {
@@ -95,18 +96,7 @@ t.test('collections during concurrent puts that dedup against deleted data, dele
     }
   };
   const writers = [0, 1, 2].map(writer);
-  let collections = 0;
-  let removed = 0;
-  let rewritten = 0;
-  const deadline = Date.now() + 8_000;
-  while (Date.now() < deadline) {
-    // Every other collection compacts whatever holds anything dead, so copies race the writers too.
-    const r = await store.collectGarbage({ compactBelow: collections % 2 === 0 ? 1 : 0.5 });
-    collections++;
-    removed += r.containersRemoved;
-    rewritten += r.containersRewritten;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { collections, removed, rewritten } = await collectFor(8_000, (o) => store.collectGarbage(o));
   stop = true;
   await Promise.all(writers);
   t.ok(collections >= 3, `${collections} collections ran beside ${seq} puts`);
