@@ -2,16 +2,21 @@
  * One bench phase per process (run.ts starts them one after another), so each
  * phase's peak RSS is its own and no phase inherits another's heap.
  * Usage: node phases.js <phase> <json args>; prints the result as JSON on stdout.
+ * Each phase runs with the server's heap headroom, so the store measured here
+ * collects its heap as it does inside the server.
  */
 import { createCipheriv } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultChunkingParameters } from '../src/chunking/parameters.js';
+import { widenHeapHeadroom } from '../src/http/heap-headroom.js';
 import { ChunkStore } from '../src/store/store.js';
 import { ceilings } from './ceilings.js';
 import { generated } from './generated.js';
 import { measure, MiB, rate } from './measure.js';
 import { loadSource, sourceMiB, streamOf } from './source.js';
+
+widenHeapHeadroom();
 
 export const BENCH_SEED = '5eed5eed5eed5eed5eed5eed5eed5eed';
 

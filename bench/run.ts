@@ -189,10 +189,12 @@ async function s3Path(
   const next = async () => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
   const hello = (await next()) as { url: string; accessKeyId: string; secretAccessKey: string };
   const target: S3Target = { url: hello.url, credentials: { accessKeyId: hello.accessKeyId, secretAccessKey: hello.secretAccessKey } };
-  const peak = async (): Promise<number> => {
+  /** Since the last reset: the peak RSS, and the full collections V8 ran. */
+  const peakAndMajors = async (): Promise<{ peakRssMiB: number; majors: number }> => {
     child.stdin!.write('peak\n');
-    return (await next()).peakRssMiB as number;
+    return (await next()) as { peakRssMiB: number; majors: number };
   };
+  const peak = async (): Promise<number> => (await peakAndMajors()).peakRssMiB;
   const reset = () => child.stdin!.write('reset\n');
   // CPU seconds of the server process, from /proc: what the server spent, apart from the client.
   const serverCpu = (): number => {
@@ -225,17 +227,17 @@ async function s3Path(
       let cpu0 = serverCpu();
       const single = await measure(() => rawPut(target, 's3-single', `gen${g + 1}.tar`, streamOf(source), gen.bytes));
       const singleServerCpu = serverCpu() - cpu0;
-      const singleRss = await peak();
+      const { peakRssMiB: singleRss, majors: singleMajors } = await peakAndMajors();
       reset();
       cpu0 = serverCpu();
       const raw = await measure(() => rawMultipart(target, 's3-raw-multipart', `gen${g + 1}.tar`, source, 8 * 1024 * 1024, 4));
       const rawServerCpu = serverCpu() - cpu0;
-      const rawRss = await peak();
+      const { peakRssMiB: rawRss, majors: rawMajors } = await peakAndMajors();
       reset();
       cpu0 = serverCpu();
       const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, source, 8 * 1024 * 1024, 4));
       const multiServerCpu = serverCpu() - cpu0;
-      const multiRss = await peak();
+      const { peakRssMiB: multiRss, majors: multiMajors } = await peakAndMajors();
       reset();
       cpu0 = serverCpu();
       const wire0 = { ...mover.wire };
@@ -260,6 +262,7 @@ async function s3Path(
         putCpu: `${singleServerCpu.toFixed(2)}/${single.cpuSeconds.toFixed(2)}`,
         rawMultipartCpu: `${rawServerCpu.toFixed(2)}/${raw.cpuSeconds.toFixed(2)}`,
         multipartCpu: `${multiServerCpu.toFixed(2)}/${multi.cpuSeconds.toFixed(2)}`,
+        fullGcs: `${singleMajors}/${rawMajors}/${multiMajors}`,
       };
       rows.push(row);
     }
@@ -296,7 +299,7 @@ async function s3Path(
     say('  "raw" as light as a client can be (UNSIGNED-PAYLOAD, no checksums), "SDK" by @aws-sdk/lib-storage (signed SHA-256 and CRC32 of every part)');
     say(
       table(
-        ['gen', 'direct MB/s', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB'],
+        ['gen', 'direct MB/s', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB', 'full GCs PUT/raw/SDK'],
         rows.map((r) => [
           r.generation,
           r.directMbps,
@@ -311,6 +314,7 @@ async function s3Path(
           r.multipartMbps / r.directMbps,
           r.multipartCpu,
           r.serverPeakRssMiB,
+          r.fullGcs,
         ]),
       ),
     );
@@ -366,6 +370,8 @@ interface S3Row {
   putCpu: string;
   rawMultipartCpu: string;
   multipartCpu: string;
+  /** Full (mark-compact) collections in the server during the PUT, raw multipart and SDK multipart uploads. */
+  fullGcs: string;
 }
 
 function avg(xs: number[]): number {

@@ -2,7 +2,8 @@
  * The server side of the bench's S3 path: a Cairn server in a process of its
  * own, so its memory is measured apart from the client's. Prints
  * {"url","accessKeyId","secretAccessKey"} once listening; on stdin, "peak"
- * answers the peak RSS since the last "reset" (sampled every 20 ms), "memory"
+ * answers the peak RSS since the last "reset" (sampled every 20 ms) and the
+ * full (mark-compact) collections V8 ran since then, "memory"
  * the process's memoryUsage(); "direct <file> <key>" stores the file (read into
  * memory first, untimed) straight into the unit "direct" of this same process,
  * without HTTP, and answers its seconds: the baseline the S3 figures are paired
@@ -10,6 +11,7 @@
  * "restore <key>" reads that object back the same way, for the GET figures.
  * Run with --expose-gc, so the source is gone before the next measurement.
  */
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { rmSync } from 'node:fs';
 import { startServer } from '../src/app.js';
@@ -21,11 +23,19 @@ rmSync(dir, { recursive: true, force: true });
 const server = await startServer(loadConfig([], { CAIRN_DATA_DIR: dir, CAIRN_PORT: '0' }), { logger: false });
 let peak = process.memoryUsage.rss();
 setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20).unref();
+let majors = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+}).observe({ entryTypes: ['gc'] });
 const key = server.firstAdminKey!;
 process.stdout.write(`${JSON.stringify({ url: server.url, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey })}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
-  if (line === 'reset') peak = process.memoryUsage.rss();
-  if (line === 'peak') process.stdout.write(`${JSON.stringify({ peakRssMiB: peak / 2 ** 20 })}\n`);
+  if (line === 'reset') {
+    peak = process.memoryUsage.rss();
+    majors = 0;
+  }
+  // Observer entries arrive asynchronously: a moment for the last ones.
+  if (line === 'peak') await new Promise((r) => setTimeout(r, 50)).then(() => process.stdout.write(`${JSON.stringify({ peakRssMiB: peak / 2 ** 20, majors })}\n`));
   if (line === 'memory') process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
   if (line.startsWith('populate ')) {
     // A unit of many objects for the listing figures: copies of one object (index rows only).

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { adminApi } from './admin/admin-api.js';
 import type { ServerConfig } from './config.js';
+import { widenHeapHeadroom } from './http/heap-headroom.js';
 import { Metrics } from './http/metrics.js';
 import { ingestApi } from './ingest/ingest-api.js';
 import { s3Api } from './s3/s3-api.js';
@@ -44,6 +45,7 @@ declare module 'fastify' {
 
 /** Opens the data directory and starts the HTTP server: the composition of every layer. */
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  widenHeapHeadroom();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(loadMasterKey(config.dataDir));
   const db = new SystemDb(join(config.dataDir, 'system.db'));
