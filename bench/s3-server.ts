@@ -34,8 +34,11 @@ for await (const line of createInterface({ input: process.stdin })) {
     peak = process.memoryUsage.rss();
     majors = 0;
   }
-  // Observer entries arrive asynchronously: a moment for the last ones.
-  if (line === 'peak') await new Promise((r) => setTimeout(r, 50)).then(() => process.stdout.write(`${JSON.stringify({ peakRssMiB: peak / 2 ** 20, majors })}\n`));
+  if (line === 'peak') {
+    // Observer entries arrive asynchronously: a moment for the last ones.
+    await new Promise((r) => setTimeout(r, 50));
+    process.stdout.write(`${JSON.stringify({ peakRssMiB: peak / 2 ** 20, majors })}\n`);
+  }
   if (line === 'memory') process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
   if (line.startsWith('populate ')) {
     // A unit of many objects for the listing figures: copies of one object (index rows only).
