@@ -1,4 +1,4 @@
-import { statSync, truncateSync } from 'node:fs';
+import { appendFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
@@ -10,14 +10,19 @@ const ROUNDS = 22;
 
 /**
  * What a power cut adds to a kill: the unsynced end of each open container may
- * be lost. Cuts every open container at a random point past its last committed
- * record (bytes the commit fsynced are never lost). Returns the bytes cut.
+ * be lost, and a write in flight may leave bytes that are no whole record.
+ * Cuts every open container at a random point past its last committed record
+ * (bytes the commit fsynced are never lost), then leaves a few bytes of
+ * garbage, shorter than a record header, at the end of the last one, so
+ * recovery always has a torn tail to cut back even when the kill found
+ * everything synced. Returns the bytes cut.
  */
 function tearOpenContainers(dir: string, random: Buffer): number {
   const db = new Database(join(dir, 'index.db'));
   let cut = 0;
   try {
     const open = db.prepare('SELECT id FROM containers WHERE state = 0').pluck().all() as number[];
+    let last: string | undefined;
     for (const [i, id] of open.entries()) {
       const committed = (db.prepare('SELECT max(offset + 64 + stored_len) FROM chunks WHERE container = ?').pluck().get(id) as number | null) ?? 64;
       const path = join(dir, 'containers', Math.floor(id / 1024).toString(16).padStart(4, '0'), `${id.toString(16).padStart(8, '0')}.ctr`);
@@ -27,11 +32,13 @@ function tearOpenContainers(dir: string, random: Buffer): number {
       } catch {
         continue;
       }
+      last = path;
       if (size <= committed) continue;
       const keep = committed + (random.readUInt32LE((i * 4) % (random.length - 4)) % (size - committed));
       truncateSync(path, keep);
       cut += size - keep;
     }
+    if (last) appendFileSync(last, random.subarray(0, 1 + (random[0]! % 63)));
   } finally {
     db.close();
   }
