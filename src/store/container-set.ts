@@ -41,7 +41,7 @@ export class ContainerSet {
   ) {}
 
   path(id: number): string {
-    return join(this.root, shardOf(id), `${id.toString(16).padStart(8, '0')}.ctr`);
+    return containerPath(this.root, id);
   }
 
   /** An open container for a stream: an idle one, the spare, or a new one. */
@@ -382,6 +382,11 @@ interface ReadHandle {
 
 function closeReader(r: ReadHandle): void {
   r.handle.then((h) => h.close()).catch(() => undefined);
+}
+
+/** Where container `id` lives under a unit's containers directory: a shard directory of 1024 ids, then the id in hex. */
+export function containerPath(root: string, id: number): string {
+  return join(root, shardOf(id), `${id.toString(16).padStart(8, '0')}.ctr`);
 }
 
 function shardOf(id: number): string {

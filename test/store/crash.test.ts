@@ -5,6 +5,7 @@ import t from 'tap';
 import { ChunkStore } from '../../src/store/store.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { checkAcknowledged, runAndKill, type Acked } from '../helpers/crash-run.js';
+import { containerPath } from '../../src/store/container-set.js';
 
 const ROUNDS = 22;
 
@@ -25,7 +26,7 @@ function tearOpenContainers(dir: string, random: Buffer): number {
     let last: string | undefined;
     for (const [i, id] of open.entries()) {
       const committed = (db.prepare('SELECT max(offset + 64 + stored_len) FROM chunks WHERE container = ?').pluck().get(id) as number | null) ?? 64;
-      const path = join(dir, 'containers', Math.floor(id / 1024).toString(16).padStart(4, '0'), `${id.toString(16).padStart(8, '0')}.ctr`);
+      const path = containerPath(join(dir, 'containers'), id);
       let size: number;
       try {
         size = statSync(path).size;

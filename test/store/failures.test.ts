@@ -7,6 +7,7 @@ import { recoverContainer } from '../../src/store/container-recovery.js';
 import { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
+import { containerPath } from '../../src/store/container-set.js';
 
 t.test('closing the unit while a put commits: the put either fails or its object is whole', async (t) => {
   const dir = t.testdir();
@@ -48,7 +49,7 @@ t.test('a container that cannot be written fails the put, commits nothing, and t
   const db = new Database(join(dir, 'index.db'), { readonly: true });
   const next = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'containers'").pluck().get() as number) + 1;
   db.close();
-  const path = join(dir, 'containers', Math.floor(next / 1024).toString(16).padStart(4, '0'), `${next.toString(16).padStart(8, '0')}.ctr`);
+  const path = containerPath(join(dir, 'containers'), next);
   mkdirSync(join(path, '..'), { recursive: true });
   symlinkSync('/dev/full', path);
   const before = store.stats();

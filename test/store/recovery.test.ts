@@ -7,6 +7,7 @@ import { ChunkStore } from '../../src/store/store.js';
 import { sealedContainers } from '../helpers/containers.js';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
+import { containerPath } from '../../src/store/container-set.js';
 
 /** Turns the last sealed container back into an open one with the given bytes torn onto its end. */
 function tearLastContainer(dir: string, tail: Buffer): { path: string; recordsEnd: number } {
@@ -73,8 +74,7 @@ t.test('a container whose creation was cut short (no header, or no file) is drop
   const empty = Number(insert.run().lastInsertRowid);
   const missing = Number(insert.run().lastInsertRowid);
   db.close();
-  const shard = join(dir, 'containers', '0000');
-  const emptyPath = join(shard, `${empty.toString(16).padStart(8, '0')}.ctr`);
+  const emptyPath = containerPath(join(dir, 'containers'), empty);
   appendFileSync(emptyPath, Buffer.alloc(0));
 
   const store = await ChunkStore.open(dir);
