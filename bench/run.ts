@@ -24,6 +24,7 @@ import { generated } from './generated.js';
 import { measure, table } from './measure.js';
 import { createBucket, curlGet, listAll, rawGet, rawMultipart, rawPut, sdkClient, sdkMultipart, type S3Target } from './s3-client.js';
 import type { GenerationFile, GenerationRow } from './phases.js';
+import { MULTIPART_IN_FLIGHT, MULTIPART_PART } from './multipart-shape.js';
 import { loadSource, streamOf } from './source.js';
 import { MoverConnection } from '../src/client/connection.js';
 import { push } from '../src/client/push.js';
@@ -222,6 +223,9 @@ async function s3Path(
       // The paired baseline: the store path inside the server process, just before the S3 runs.
       child.stdin!.write(`direct ${gen.path} gen${g + 1}.tar\n`);
       const paired = (await next()) as { bytes: number; seconds: number; cpuSeconds: number };
+      // And the store's own multipart path, cut as the raw multipart client cuts it: what the S3 face adds to multipart.
+      child.stdin!.write(`directmp ${gen.path} gen${g + 1}.tar\n`);
+      const pairedMultipart = (await next()) as { bytes: number; seconds: number; cpuSeconds: number };
       const source = loadSource(gen.path);
       reset();
       let cpu0 = serverCpu();
@@ -230,12 +234,12 @@ async function s3Path(
       const { peakRssMiB: singleRss, majors: singleMajors } = await peakAndMajors();
       reset();
       cpu0 = serverCpu();
-      const raw = await measure(() => rawMultipart(target, 's3-raw-multipart', `gen${g + 1}.tar`, source, 8 * 1024 * 1024, 4));
+      const raw = await measure(() => rawMultipart(target, 's3-raw-multipart', `gen${g + 1}.tar`, source, MULTIPART_PART, MULTIPART_IN_FLIGHT));
       const rawServerCpu = serverCpu() - cpu0;
       const { peakRssMiB: rawRss, majors: rawMajors } = await peakAndMajors();
       reset();
       cpu0 = serverCpu();
-      const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, source, 8 * 1024 * 1024, 4));
+      const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, source, MULTIPART_PART, MULTIPART_IN_FLIGHT));
       const multiServerCpu = serverCpu() - cpu0;
       const { peakRssMiB: multiRss, majors: multiMajors } = await peakAndMajors();
       reset();
@@ -250,6 +254,10 @@ async function s3Path(
         generation: g + 1,
         directMbps,
         directCpu: paired.cpuSeconds,
+        directMultipartMbps: pairedMultipart.bytes / 1e6 / pairedMultipart.seconds,
+        directMultipartCpu: pairedMultipart.cpuSeconds,
+        putServerCpu: singleServerCpu,
+        rawMultipartServerCpu: rawServerCpu,
         storePathMbps: direct.rows[g]!.mbps,
         putMbps: gen.bytes / 1e6 / single.seconds,
         rawMultipartMbps: gen.bytes / 1e6 / raw.seconds,
@@ -293,22 +301,26 @@ async function s3Path(
     results.s3Path = { rows, restoreMbps, getMbps, curl, big, listing, populateSeconds: populated.seconds };
     say();
     say('S3 path: the same generations, fed from memory, through a server in its own process (client in the bench process, same 2 cores).');
-    say('  "direct" is the paired baseline: the store path inside the server process, run just before each generation\'s S3 uploads');
+    say('  "direct" is the paired baseline: the store path inside the server process, run just before each generation\'s S3 uploads;');
+    say('  "direct mp" the store\'s multipart path there, parts cut as the raw multipart client cuts them (into a unit of its own)');
     say('  (this host is shared and drifts over minutes; the store-path table above ran earlier)');
     say('  PUT: one signed PutObject streaming the generation (UNSIGNED-PAYLOAD); multipart, 8 MiB parts, 4 in flight:');
     say('  "raw" as light as a client can be (UNSIGNED-PAYLOAD, no checksums), "SDK" by @aws-sdk/lib-storage (signed SHA-256 and CRC32 of every part)');
     say(
       table(
-        ['gen', 'direct MB/s', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB', 'full GCs PUT/raw/SDK'],
+        ['gen', 'direct MB/s', 'cpu s', 'direct mp MB/s', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', '/direct mp', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB', 'full GCs PUT/raw/SDK'],
         rows.map((r) => [
           r.generation,
           r.directMbps,
           r.directCpu,
+          r.directMultipartMbps,
+          r.directMultipartCpu,
           r.putMbps,
           r.putMbps / r.directMbps,
           r.putCpu,
           r.rawMultipartMbps,
           r.rawMultipartMbps / r.directMbps,
+          r.rawMultipartMbps / r.directMultipartMbps,
           r.rawMultipartCpu,
           r.multipartMbps,
           r.multipartMbps / r.directMbps,
@@ -321,7 +333,13 @@ async function s3Path(
     const mean = (f: (r: S3Row) => number): string => avg(rows.map(f)).toFixed(2);
     say(
       `mean over the generations, to the paired direct: PUT ${mean((r) => r.putMbps / r.directMbps)}, raw multipart ${mean((r) => r.rawMultipartMbps / r.directMbps)}, ` +
-        `SDK multipart ${mean((r) => r.multipartMbps / r.directMbps)}`,
+        `SDK multipart ${mean((r) => r.multipartMbps / r.directMbps)}; raw multipart to the paired direct multipart ${mean((r) => r.rawMultipartMbps / r.directMultipartMbps)}, ` +
+        `direct multipart to direct ${mean((r) => r.directMultipartMbps / r.directMbps)}`,
+    );
+    // The client shares the two cores: the server's own CPU per byte is the figure an off-box client would see.
+    say(
+      `server CPU, mean over the generations, direct over S3 (1 = the S3 face costs nothing): PUT ${mean((r) => r.directCpu / r.putServerCpu)}, ` +
+        `raw multipart ${mean((r) => r.directMultipartCpu / r.rawMultipartServerCpu)} (to direct multipart), ${mean((r) => r.directCpu / r.rawMultipartServerCpu)} (to direct)`,
     );
     say('  push: the mover client (src/client) into a unit of its own: it chunks and fingerprints, asks what the unit lacks and sends only that,');
     say('  compressed; "sent" counts every byte the client wrote to its socket (frames, headers, signatures)');
@@ -358,6 +376,11 @@ interface S3Row {
   generation: number;
   directMbps: number;
   directCpu: number;
+  /** The store's multipart path in the server process, same parts and parts in flight as the raw multipart. */
+  directMultipartMbps: number;
+  directMultipartCpu: number;
+  putServerCpu: number;
+  rawMultipartServerCpu: number;
   storePathMbps: number;
   putMbps: number;
   rawMultipartMbps: number;

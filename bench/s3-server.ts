@@ -7,7 +7,9 @@
  * the process's memoryUsage(); "direct <file> <key>" stores the file (read into
  * memory first, untimed) straight into the unit "direct" of this same process,
  * without HTTP, and answers its seconds: the baseline the S3 figures are paired
- * with, measured minutes apart at most and with the same threads and pools.
+ * with, measured minutes apart at most and with the same threads and pools;
+ * "directmp <file> <key>" does the same through the store's multipart path,
+ * into the unit "directmp", as the raw S3 multipart client cuts it.
  * "restore <key>" reads that object back the same way, for the GET figures.
  * Run with --expose-gc, so the source is gone before the next measurement.
  */
@@ -16,7 +18,9 @@ import { createInterface } from 'node:readline';
 import { rmSync } from 'node:fs';
 import { startServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { loadSource, streamOf } from './source.js';
+import type { ChunkStore } from '../src/store/store.js';
+import { MULTIPART_IN_FLIGHT, MULTIPART_PART } from './multipart-shape.js';
+import { loadSource, sliceSource, streamOf, type InMemorySource } from './source.js';
 
 const dir = process.argv[2]!;
 rmSync(dir, { recursive: true, force: true });
@@ -27,6 +31,24 @@ let majors = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
 }).observe({ entryTypes: ['gc'] });
+/**
+ * Stores a file (read into memory first, untimed) into a unit of this process
+ * without HTTP, and answers its seconds and this process's CPU seconds.
+ */
+async function paired(unit: string, path: string, store: (store: ChunkStore, source: InMemorySource) => Promise<unknown>): Promise<void> {
+  if (!server.units.has(unit)) await server.units.create(unit);
+  let source: InMemorySource | null = loadSource(path);
+  const bytes = source.bytes;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await store(server.units.unit(unit).store, source);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  source = null;
+  (globalThis as { gc?: () => void }).gc?.();
+  process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+}
+
 const key = server.firstAdminKey!;
 process.stdout.write(`${JSON.stringify({ url: server.url, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey })}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
@@ -52,17 +74,26 @@ for await (const line of createInterface({ input: process.stdin })) {
   }
   if (line.startsWith('direct ')) {
     const [, path, key] = line.split(' ');
-    if (!server.units.has('direct')) await server.units.create('direct');
-    let source: ReturnType<typeof loadSource> | null = loadSource(path!);
-    const bytes = source.bytes;
-    const cpu0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    await server.units.unit('direct').store.put(key!, streamOf(source));
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = process.cpuUsage(cpu0);
-    source = null;
-    (globalThis as { gc?: () => void }).gc?.();
-    process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+    await paired('direct', path!, (store, source) => store.put(key!, streamOf(source)));
+  }
+  if (line.startsWith('directmp ')) {
+    // The store's own multipart path, for the S3 multipart figures: the same parts and parts in flight as the raw client.
+    const [, path, key] = line.split(' ');
+    await paired('directmp', path!, async (store, source) => {
+      const upload = store.createUpload(key!);
+      const parts = Math.ceil(source.bytes / MULTIPART_PART);
+      const etags: string[] = [];
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < parts) {
+          const n = next++;
+          const part = sliceSource(source, n * MULTIPART_PART, (n + 1) * MULTIPART_PART);
+          etags[n] = (await store.putPart(upload.uploadId, n + 1, streamOf(part))).etag;
+        }
+      };
+      await Promise.all(Array.from({ length: MULTIPART_IN_FLIGHT }, lane));
+      await store.completeUpload(upload.uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
+    });
   }
   if (line.startsWith('restore ')) {
     // The paired baseline for GET: the read path inside this process, bytes consumed and dropped.

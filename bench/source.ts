@@ -36,6 +36,14 @@ export function loadSource(path: string): InMemorySource {
   }
 }
 
+/** The bytes [start, end) of a source, as a source of their own (views, no copy). */
+export function sliceSource(source: InMemorySource, start: number, end: number): InMemorySource {
+  const data = source.data.subarray(start, Math.min(end, source.bytes));
+  const pieces: Buffer[] = [];
+  for (let o = 0; o < data.length; o += PIECE) pieces.push(data.subarray(o, Math.min(data.length, o + PIECE)));
+  return { bytes: data.length, data, pieces };
+}
+
 /** A fresh stream over the source, as many times as needed. */
 export function streamOf(source: InMemorySource): Readable {
   return Readable.from(source.pieces, { objectMode: false });
