@@ -4,14 +4,19 @@ export interface Slot {
   output: Uint8Array;
 }
 
+/** One stream's (or one read's) slots out of a SlotPool, counted by the pool as it hands them out and takes them back. */
+export interface SlotHolder {
+  out: number;
+}
+
 /**
  * Every stream's batch buffers come from here, one process-wide set reused
  * forever: shared memory is never allocated per stream. (Worker threads keep
  * their views of a shared buffer until their own, rare, garbage collection;
  * buffers allocated per stream therefore pile up in a busy server.) At most
- * `cap` slots are out, except that a stream holding no more than the buffer it
- * is filling may always take one more, so streams cannot starve each other
- * into a deadlock.
+ * `cap` slots are out, except that a holder with no more than its `floor`
+ * out may always take one more, so streams cannot starve each other into a
+ * deadlock.
  */
 export class SlotPool {
   private readonly free = new Map<string, Slot[]>();
@@ -19,21 +24,26 @@ export class SlotPool {
   private waiters: (() => void)[] = [];
 
   constructor(
-    private readonly cap: number,
+    readonly cap: number,
     private readonly recordHeaderBytes: number,
   ) {}
 
-  /** A slot of these sizes; `mustProgress` takes one even past the cap. */
-  async take(inputSize: number, outputSize: number, mustProgress: boolean): Promise<Slot> {
-    while (!mustProgress && this.out >= this.cap) await new Promise<void>((r) => this.waiters.push(r));
+  /**
+   * A slot of these sizes for `holder`. Whether the holder is within its floor
+   * is asked again at every wake-up: its own slots keep coming back while it waits.
+   */
+  async take(inputSize: number, outputSize: number, holder: SlotHolder, floor: number): Promise<Slot> {
+    while (this.out >= this.cap && holder.out > floor) await new Promise<void>((r) => this.waiters.push(r));
     this.out++;
+    holder.out++;
     const reused = this.free.get(`${inputSize}/${outputSize}`)?.pop();
     if (reused) return reused;
     return { input: new Uint8Array(new SharedArrayBuffer(inputSize)), output: new Uint8Array(new SharedArrayBuffer(outputSize)) };
   }
 
-  give(slot: Slot): void {
+  give(slot: Slot, holder: SlotHolder): void {
     this.out--;
+    holder.out--;
     const key = `${slot.input.length}/${slot.output.length}`;
     const list = this.free.get(key) ?? [];
     // Up to twice the cap are kept: streams past the cap (see take) are common
@@ -41,7 +51,12 @@ export class SlotPool {
     // until they collect, so dropping and reallocating costs more than keeping.
     if (list.length < 2 * this.cap) list.push(slot);
     this.free.set(key, list);
-    this.waiters.shift()?.();
+    // Every waiter looks again, not just the first: this slot may have come
+    // from a holder that is itself waiting and is now within its floor. Waking
+    // only the first once left every stream holding the one buffer it filled,
+    // all waiting on the cap and none able to give back: a deadlock as soon as
+    // as many streams ran as there are slots.
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** The output a batch of `size` bytes needs: every chunk raw, each with its record header. */
@@ -60,6 +75,7 @@ export class SlotPool {
  */
 export class BatchBuffers {
   private readonly held = new Map<Uint8Array, Slot>();
+  private readonly holder: SlotHolder = { out: 0 };
   private reserved: Slot | null = null;
   private waiters: { resolve(): void; reject(err: Error): void }[] = [];
   private failure: Error | null = null;
@@ -91,9 +107,9 @@ export class BatchBuffers {
     }
     if (!this.reserved) {
       // Holding at most the buffer being filled, a stream may always go on (see SlotPool).
-      const slot = await this.pool.take(this.size, this.withOutput ? this.pool.outputFor(this.size, this.minChunk) : 0, this.held.size <= 1);
+      const slot = await this.pool.take(this.size, this.withOutput ? this.pool.outputFor(this.size, this.minChunk) : 0, this.holder, 1);
       if (this.failure) {
-        this.pool.give(slot);
+        this.pool.give(slot, this.holder);
         throw this.failure;
       }
       this.reserved = slot;
@@ -110,7 +126,7 @@ export class BatchBuffers {
     const slot = this.held.get(input);
     if (!slot) return;
     this.held.delete(input);
-    this.pool.give(slot);
+    this.pool.give(slot, this.holder);
     this.waiters.shift()?.resolve();
   }
 
@@ -122,9 +138,9 @@ export class BatchBuffers {
 
   /** At the end of the stream, when nothing reads its buffers any more: every slot goes back. */
   dispose(): void {
-    if (this.reserved) this.pool.give(this.reserved);
+    if (this.reserved) this.pool.give(this.reserved, this.holder);
     this.reserved = null;
-    for (const slot of this.held.values()) this.pool.give(slot);
+    for (const slot of this.held.values()) this.pool.give(slot, this.holder);
     this.held.clear();
   }
 }

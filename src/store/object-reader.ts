@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SlotHolder } from '../compute/batch-buffers.js';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
 import { FormatError, RECORD_HEADER_BYTES, readRecordHeader, xxh64, ChunkKind } from './container-format.js';
 import { CorruptChunkError, MissingChunkError } from './errors.js';
@@ -71,12 +72,14 @@ export class ObjectReader {
     const rawLimit = 2 * readSpanBytes;
     const outputSize = rawLimit + maxChunk;
     const queue: Promise<Piece>[] = [];
+    // A read holding no slot may always take one (see SlotPool): pieces already handed on hold theirs until released.
+    const holder: SlotHolder = { out: 0 };
     let span: Span | null = null;
     // Locations taken here are read later: a compacted container's file must outlive this read.
     const endRead = this.ctx.containers.beginRead();
     const flush = (): void => {
       if (!span) return;
-      const p = this.readSpan(span, inputSize, outputSize, queue.length === 0);
+      const p = this.readSpan(span, inputSize, outputSize, holder);
       p.catch(() => undefined); // observed in order below; a consumer that stops early must not leave it unhandled
       queue.push(p);
       span = null;
@@ -126,13 +129,13 @@ export class ObjectReader {
     return loc;
   }
 
-  private async readSpan(span: Span, inputSize: number, outputSize: number, mustProgress: boolean): Promise<Piece> {
+  private async readSpan(span: Span, inputSize: number, outputSize: number, holder: SlotHolder): Promise<Piece> {
     const pool = this.ctx.compute.readSlots;
     const length = span.end - span.start;
-    const slot = await pool.take(Math.max(inputSize, length), Math.max(outputSize, span.rawBytes), mustProgress);
+    const slot = await pool.take(Math.max(inputSize, length), Math.max(outputSize, span.rawBytes), holder, 0);
     let released = false;
     const release = (): void => {
-      if (!released) pool.give(slot);
+      if (!released) pool.give(slot, holder);
       released = true;
     };
     try {

@@ -36,6 +36,16 @@ t.test('the AWS CLI: s3 cp, sync, rm --recursive and s3api', async (t) => {
   await cli('s3', 'cp', 's3://aws-cli/single/image.raw', join(dir, 'back.raw'));
   t.ok(readFileSync(join(dir, 'back.raw')).equals(files['big/image.raw']!), 'cp round trip, multipart');
 
+  // The CLI's defaults put ten 8 MiB parts in flight: more streams than the
+  // server has batch slots, which once left every part waiting on the others.
+  const wide = pseudoRandomBytes('awscli-wide', 100 * 1024 * 1024);
+  writeFileSync(join(dir, 'wide.raw'), wide);
+  const up = await run(aws, ['--endpoint-url', s.url, 's3', 'cp', join(dir, 'wide.raw'), 's3://aws-cli/wide.raw'], env, 90_000);
+  t.equal(up.code, 0, 'cp of 100 MiB, ten parts at a time, within 90 s');
+  if (up.code !== 0) t.comment(up.stderr.slice(0, 2000));
+  await cli('s3', 'cp', 's3://aws-cli/wide.raw', join(dir, 'wide.back'));
+  t.ok(readFileSync(join(dir, 'wide.back')).equals(wide), 'read back whole');
+
   await cli('s3', 'sync', src, 's3://aws-cli/tree');
   const listing = await cli('s3', 'ls', '--recursive', 's3://aws-cli/tree/');
   for (const name of Object.keys(files)) t.match(listing, name, `synced ${name}`);
