@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { presignUrl, signRequest, type SigningCredentials } from '../src/sigv4/signer.js';
+import { uploadParts } from './multipart-shape.js';
 import { streamOf, type InMemorySource } from './source.js';
 
 export interface S3Target {
@@ -59,20 +60,11 @@ export async function rawMultipart(t: S3Target, bucket: string, key: string, sou
   const path = objectPath(bucket, key);
   const created = expectOk('CreateMultipartUpload', await send(t, 'POST', `${path}?uploads=`, {}));
   const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)![1]!;
-  const whole = source.data;
-  const parts = Math.ceil(whole.length / partSize);
-  const etags: string[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < parts) {
-      const n = next++;
-      const body = whole.subarray(n * partSize, Math.min(whole.length, (n + 1) * partSize));
-      const query = `?partNumber=${n + 1}&uploadId=${encodeURIComponent(uploadId)}`;
-      const r = expectOk('UploadPart', await send(t, 'PUT', path + query, { 'content-length': String(body.length) }, body));
-      etags[n] = String(r.headers.etag);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
+  const etags = await uploadParts(source, partSize, inFlight, async (n, part) => {
+    const query = `?partNumber=${n}&uploadId=${encodeURIComponent(uploadId)}`;
+    const r = expectOk('UploadPart', await send(t, 'PUT', path + query, { 'content-length': String(part.bytes) }, part.data));
+    return String(r.headers.etag);
+  });
   const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
   const done = expectOk('CompleteMultipartUpload', await send(t, 'POST', `${path}?uploadId=${encodeURIComponent(uploadId)}`, {}, Buffer.from(xml)));
   if (!done.text.includes('<CompleteMultipartUploadResult')) throw new Error(`CompleteMultipartUpload: ${done.text.slice(0, 300)}`);

@@ -19,8 +19,8 @@ import { rmSync } from 'node:fs';
 import { startServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { ChunkStore } from '../src/store/store.js';
-import { MULTIPART_IN_FLIGHT, MULTIPART_PART } from './multipart-shape.js';
-import { loadSource, sliceSource, streamOf, type InMemorySource } from './source.js';
+import { MULTIPART_IN_FLIGHT, MULTIPART_PART, uploadParts } from './multipart-shape.js';
+import { loadSource, streamOf, type InMemorySource } from './source.js';
 
 const dir = process.argv[2]!;
 rmSync(dir, { recursive: true, force: true });
@@ -81,17 +81,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     const [, path, key] = line.split(' ');
     await paired('directmp', path!, async (store, source) => {
       const upload = store.createUpload(key!);
-      const parts = Math.ceil(source.bytes / MULTIPART_PART);
-      const etags: string[] = [];
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        while (next < parts) {
-          const n = next++;
-          const part = sliceSource(source, n * MULTIPART_PART, (n + 1) * MULTIPART_PART);
-          etags[n] = (await store.putPart(upload.uploadId, n + 1, streamOf(part))).etag;
-        }
-      };
-      await Promise.all(Array.from({ length: MULTIPART_IN_FLIGHT }, lane));
+      const etags = await uploadParts(source, MULTIPART_PART, MULTIPART_IN_FLIGHT, async (n, part) => (await store.putPart(upload.uploadId, n, streamOf(part))).etag);
       await store.completeUpload(upload.uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
     });
   }
