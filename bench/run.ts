@@ -219,6 +219,12 @@ async function s3Path(
     await createBucket(client, 'pushed');
     const mover = new MoverConnection({ endpoint: new URL(target.url), credentials: target.credentials, region: 'us-east-1' });
     const rows: S3Row[] = [];
+    // The two paired units see the same generations, one as single streams and one as parts: their unique bytes show what parts cost dedup.
+    const uniqueOf = async (unit: string): Promise<number> => {
+      child.stdin!.write(`stats ${unit}\n`);
+      return ((await next()) as { uniqueBytes: number }).uniqueBytes;
+    };
+    let firstUnique = { singleAfterFirst: 0, partsAfterFirst: 0 };
     for (const [g, gen] of gens.entries()) {
       // The paired baseline: the store path inside the server process, just before the S3 runs.
       child.stdin!.write(`direct ${gen.path} gen${g + 1}.tar\n`);
@@ -226,6 +232,7 @@ async function s3Path(
       // And the store's own multipart path, cut as the raw multipart client cuts it: what the S3 face adds to multipart.
       child.stdin!.write(`directmp ${gen.path} gen${g + 1}.tar\n`);
       const pairedMultipart = (await next()) as { bytes: number; seconds: number; cpuSeconds: number };
+      if (g === 0) firstUnique = { singleAfterFirst: await uniqueOf('direct'), partsAfterFirst: await uniqueOf('directmp') };
       const source = loadSource(gen.path);
       reset();
       let cpu0 = serverCpu();
@@ -275,6 +282,7 @@ async function s3Path(
       rows.push(row);
     }
     mover.close();
+    const unique = { single: await uniqueOf('direct'), parts: await uniqueOf('directmp'), ...firstUnique };
     const last = gens.length;
     child.stdin!.write(`restore gen${last}.tar\n`);
     const restored = (await next()) as { bytes: number; seconds: number };
@@ -298,7 +306,7 @@ async function s3Path(
       const [pages, keys, prefixes] = m.value;
       listing.push({ what, pages, keys, prefixes, seconds: m.seconds, msPerPage: (m.seconds * 1000) / pages });
     }
-    results.s3Path = { rows, restoreMbps, getMbps, curl, big, listing, populateSeconds: populated.seconds };
+    results.s3Path = { rows, unique, restoreMbps, getMbps, curl, big, listing, populateSeconds: populated.seconds };
     say();
     say('S3 path: the same generations, fed from memory, through a server in its own process (client in the bench process, same 2 cores).');
     say('  "direct" is the paired baseline: the store path inside the server process, run just before each generation\'s S3 uploads;');
@@ -340,6 +348,12 @@ async function s3Path(
     say(
       `server CPU, mean over the generations, direct over S3 (1 = the S3 face costs nothing): PUT ${mean((r) => r.directCpu / r.putServerCpu)}, ` +
         `raw multipart ${mean((r) => r.directMultipartCpu / r.rawMultipartServerCpu)} (to direct multipart), ${mean((r) => r.directCpu / r.rawMultipartServerCpu)} (to direct)`,
+    );
+    const addedSingle = unique.single - unique.singleAfterFirst;
+    const addedParts = unique.parts - unique.partsAfterFirst;
+    say(
+      `unique bytes added by gens 2-${gens.length}: ${(addedSingle / 1e6).toFixed(1)} MB stored as one stream each, ${(addedParts / 1e6).toFixed(1)} MB as ` +
+        `${MULTIPART_PART / 2 ** 20} MiB parts (${(addedParts / addedSingle).toFixed(2)}x: chunks at part boundaries do not dedup)`,
     );
     say('  push: the mover client (src/client) into a unit of its own: it chunks and fingerprints, asks what the unit lacks and sends only that,');
     say('  compressed; "sent" counts every byte the client wrote to its socket (frames, headers, signatures)');

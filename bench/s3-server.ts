@@ -10,7 +10,8 @@
  * with, measured minutes apart at most and with the same threads and pools;
  * "directmp <file> <key>" does the same through the store's multipart path,
  * into the unit "directmp", as the raw S3 multipart client cuts it.
- * "restore <key>" reads that object back the same way, for the GET figures.
+ * "restore <key>" reads that object back the same way, for the GET figures;
+ * "stats <unit>" answers a unit's statistics.
  * Run with --expose-gc, so the source is gone before the next measurement.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -85,6 +86,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       await store.completeUpload(upload.uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
     });
   }
+  if (line.startsWith('stats ')) process.stdout.write(`${JSON.stringify(server.units.unit(line.slice('stats '.length)).store.stats())}\n`);
   if (line.startsWith('restore ')) {
     // The paired baseline for GET: the read path inside this process, bytes consumed and dropped.
     const t0 = process.hrtime.bigint();
