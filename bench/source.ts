@@ -28,9 +28,7 @@ export function loadSource(path: string): InMemorySource {
       if (n === 0) break;
       bytes += n;
     }
-    const pieces: Buffer[] = [];
-    for (let o = 0; o < bytes; o += PIECE) pieces.push(all.subarray(o, Math.min(bytes, o + PIECE)));
-    return { bytes, data: all.subarray(0, bytes), pieces };
+    return sourceOf(all.subarray(0, bytes));
   } finally {
     closeSync(fd);
   }
@@ -38,7 +36,10 @@ export function loadSource(path: string): InMemorySource {
 
 /** The bytes [start, end) of a source, as a source of their own (views, no copy). */
 export function sliceSource(source: InMemorySource, start: number, end: number): InMemorySource {
-  const data = source.data.subarray(start, Math.min(end, source.bytes));
+  return sourceOf(source.data.subarray(start, Math.min(end, source.bytes)));
+}
+
+function sourceOf(data: Buffer): InMemorySource {
   const pieces: Buffer[] = [];
   for (let o = 0; o < data.length; o += PIECE) pieces.push(data.subarray(o, Math.min(data.length, o + PIECE)));
   return { bytes: data.length, data, pieces };
