@@ -50,7 +50,7 @@ const collectionProperties = {
 };
 
 const reclaimEstimateProperties = Object.fromEntries(
-  ['atMs', 'durationMs', 'liveChunks', 'deadChunks', 'deadBytes', 'emptyContainers', 'sparseContainers', 'reclaimableBytes', 'compactBelow'].map((k) => [k, { type: 'number' }]),
+  ['atMs', 'durationMs', 'liveChunks', 'deadChunks', 'deadBytes', 'deadDataRawBytes', 'emptyContainers', 'sparseContainers', 'reclaimableBytes', 'compactBelow'].map((k) => [k, { type: 'number' }]),
 );
 
 export const unitSchema = {

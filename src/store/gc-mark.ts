@@ -146,6 +146,8 @@ export interface ContainerLiveness {
    */
   bytes: number;
   deadBytes: number;
+  /** Raw bytes of the data chunks no live recipe reaches. */
+  deadDataRawBytes: number;
   /** Records the index knows, all and unmarked. */
   records: number;
   deadRecords: number;
@@ -158,7 +160,7 @@ export function containerLiveness(index: IndexDb, marks: MarkSet): ContainerLive
     const liveBytes = r.bytes - r.deadBytes;
     const inFile = r.fileBytes - CONTAINER_HEADER_BYTES - r.fileRecords * FOOTER_ENTRY_BYTES - TRAILER_BYTES;
     const bytes = r.sealed ? Math.max(r.bytes, inFile) : r.bytes;
-    return { container: r.container, sealed: r.sealed, bytes, deadBytes: bytes - liveBytes, records: r.records, deadRecords: r.deadRecords };
+    return { container: r.container, sealed: r.sealed, bytes, deadBytes: bytes - liveBytes, deadDataRawBytes: r.deadDataRawBytes, records: r.records, deadRecords: r.deadRecords };
   });
 }
 

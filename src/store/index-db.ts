@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { ChunkKind } from './container-format.js';
+import { ChunkKind } from './container-format.js';
 
 /** Version of the index schema (docs/format.md); bumped with a migration. */
 export const INDEX_SCHEMA_VERSION = 1;
@@ -574,21 +574,22 @@ export class IndexDb {
    * and record count when it was sealed. The mark file is attached for
    * the one query and detached again.
    */
-  livenessByContainer(markPath: string, headerBytes: number): { container: number; sealed: boolean; fileBytes: number; fileRecords: number; bytes: number; deadBytes: number; records: number; deadRecords: number }[] {
+  livenessByContainer(markPath: string, headerBytes: number): { container: number; sealed: boolean; fileBytes: number; fileRecords: number; bytes: number; deadBytes: number; deadDataRawBytes: number; records: number; deadRecords: number }[] {
     this.db.prepare('ATTACH DATABASE ? AS gc').run(markPath);
     try {
       return this.db
-        .prepare<[number, number], { container: number; state: number; fileBytes: number; fileRecords: number; bytes: number; deadBytes: number; records: number; deadRecords: number }>(
+        .prepare<[number, number, number], { container: number; state: number; fileBytes: number; fileRecords: number; bytes: number; deadBytes: number; deadDataRawBytes: number; records: number; deadRecords: number }>(
           `SELECT c.container AS container, k.state AS state, k.bytes AS fileBytes, k.records AS fileRecords,
                   sum(c.stored_len + ?) AS bytes,
                   sum(CASE WHEN l.fp IS NULL THEN c.stored_len + ? ELSE 0 END) AS deadBytes,
+                  sum(CASE WHEN l.fp IS NULL AND c.kind = ? THEN c.raw_len ELSE 0 END) AS deadDataRawBytes,
                   count(*) AS records,
                   sum(l.fp IS NULL) AS deadRecords
            FROM chunks c LEFT JOIN gc.live l ON l.fp = c.fp JOIN containers k ON k.id = c.container
            GROUP BY c.container ORDER BY c.container`,
         )
-        .all(headerBytes, headerBytes)
-        .map((r) => ({ container: r.container, sealed: r.state === 1, fileBytes: r.fileBytes, fileRecords: r.fileRecords, bytes: r.bytes, deadBytes: r.deadBytes, records: r.records, deadRecords: r.deadRecords }));
+        .all(headerBytes, headerBytes, ChunkKind.Data)
+        .map((r) => ({ container: r.container, sealed: r.state === 1, fileBytes: r.fileBytes, fileRecords: r.fileRecords, bytes: r.bytes, deadBytes: r.deadBytes, deadDataRawBytes: r.deadDataRawBytes, records: r.records, deadRecords: r.deadRecords }));
     } finally {
       this.db.prepare('DETACH DATABASE gc').run();
     }

@@ -14,6 +14,11 @@ export interface ReclaimEstimate {
   deadChunks: number;
   /** Stored bytes (record headers included) no live recipe reaches, in every container. */
   deadBytes: number;
+  /**
+   * Raw bytes of the data chunks no live recipe reaches: what the unit's
+   * unique bytes come down to once they are collected.
+   */
+  deadDataRawBytes: number;
   /** Sealed containers holding nothing live: a collection deletes them. */
   emptyContainers: number;
   /** Sealed containers below the live share: a collection copies their live chunks forward. */
@@ -44,11 +49,12 @@ export async function estimateReclaimable(
       o.onProgress?.(p);
     });
     o.stop?.throwIfAborted();
-    const e: ReclaimEstimate = { atMs: started, durationMs: 0, liveChunks: 0, deadChunks: 0, deadBytes: 0, emptyContainers: 0, sparseContainers: 0, reclaimableBytes: 0, compactBelow };
+    const e: ReclaimEstimate = { atMs: started, durationMs: 0, liveChunks: 0, deadChunks: 0, deadBytes: 0, deadDataRawBytes: 0, emptyContainers: 0, sparseContainers: 0, reclaimableBytes: 0, compactBelow };
     for (const c of containerLiveness(index, marks)) {
       e.liveChunks += c.records - c.deadRecords;
       e.deadChunks += c.deadRecords;
       e.deadBytes += c.deadBytes;
+      e.deadDataRawBytes += c.deadDataRawBytes;
       if (!c.sealed) continue;
       const kind = classifyContainer(c, compactBelow);
       if (kind === 'empty') e.emptyContainers++;
