@@ -48,7 +48,7 @@ export class ComposedObject {
     private readonly meta: ComposedMetadata,
   ) {
     encodeKey(key); // refuses a bad key before any work
-    this.writer = new ObjectWriter(ctx);
+    this.writer = new ObjectWriter(ctx, { md5: false });
     writers.add(this.writer);
   }
 
@@ -76,11 +76,9 @@ export class ComposedObject {
       }
     }
     if (missingTotal > 0) throw new MissingChunksError(missing, missingTotal);
-    for (const e of entries) {
-      this.writer.addComposed(e.fingerprint, e.rawLength);
-      this.entryCount++;
-      this.byteCount += e.rawLength;
-    }
+    this.writer.addStored(entries);
+    this.entryCount += entries.length;
+    for (const e of entries) this.byteCount += e.rawLength;
   }
 
   /** Writes the last recipe nodes and commits the object, atomically; refuses if the client expected another object. */

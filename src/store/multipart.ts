@@ -14,6 +14,7 @@ import type { ObjectReader } from './object-reader.js';
 import { ObjectWriter } from './object-writer.js';
 import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
 import { walkRecipe } from './recipe-cursor.js';
+import { stitchParts, type SeamPart } from './part-seams.js';
 import type { StoreContext } from './store-context.js';
 
 export interface UploadInfo {
@@ -58,8 +59,10 @@ export const PARTS_METADATA = 'cairn-parts';
 
 /**
  * Multipart uploads: each part is a stream of its own, deduplicated and
- * committed like an object; completing the upload composes the parts'
- * recipes into the object's, reading and writing no data.
+ * committed like an object. Completing the upload composes the parts'
+ * recipes into the object's, and re-cuts each seam between two parts where
+ * one stream would have cut it (see part-seams.ts): a little is read back
+ * and most of it is already stored.
  */
 export class Multipart {
   constructor(
@@ -163,15 +166,16 @@ export class Multipart {
     const infos = parts.map(partInfo);
     const extra = options.systemMetadata?.(infos) ?? {};
 
-    const writer = new ObjectWriter(this.ctx);
+    const writer = new ObjectWriter(this.ctx, { md5: false });
     this.writers.add(writer);
     try {
-      const load = this.reader.loadNode;
-      const composed = await writer.compose(
-        (async function* () {
-          for (const p of parts) if (p.recipeRoot) yield* walkRecipe(load, p.recipeRoot, p.recipeHeight, 0);
-        })(),
-      );
+      for await (const step of stitchParts(parts.map((p) => this.seamPart(p)), this.ctx.cutter)) {
+        if (step.kind === 'stored') writer.addStored(step.chunks);
+        else await writer.addFresh(step.data, step.cuts);
+      }
+      const composed = await writer.finishComposed();
+      const expected = parts.reduce((a, p) => a + p.size, 0);
+      if (composed.size !== expected) throw new Error(`upload ${uploadId}: the stitched recipe names ${composed.size} bytes, its parts ${expected}`);
       const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${parts.length}`;
       const row: ObjectRow = {
         key: upload.key,
@@ -252,6 +256,32 @@ export class Multipart {
       isTruncated,
       nextKeyMarker: isTruncated ? last?.key : undefined,
       nextUploadIdMarker: isTruncated && last?.uploadId ? last.uploadId : undefined,
+    };
+  }
+
+  /** A stored part, for stitching: its chunks and its bytes. */
+  private seamPart(p: PartRow): SeamPart {
+    const { reader } = this;
+    return {
+      size: p.size,
+      chunks: async function* () {
+        if (p.recipeRoot) yield* walkRecipe(reader.loadNode, p.recipeRoot, p.recipeHeight, 0);
+      },
+      read: async (start, end) => {
+        const out = Buffer.allocUnsafe(end - start);
+        let at = 0;
+        await reader.pump(p.recipeRoot, p.recipeHeight, start, end, (view) => {
+          at += view.copy(out, at);
+        });
+        if (at !== out.length) throw new Error(`part ${p.partNumber} gave ${at} bytes of [${start}, ${end})`);
+        return out;
+      },
+      async readLastChunk() {
+        if (!p.recipeRoot) return Buffer.alloc(0);
+        const last = await walkRecipe(reader.loadNode, p.recipeRoot, p.recipeHeight, p.size - 1).next();
+        if (last.done) throw new Error(`part ${p.partNumber} has no chunk at its end`);
+        return this.read(last.value.objectOffset, p.size);
+      },
     };
   }
 

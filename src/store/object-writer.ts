@@ -71,7 +71,8 @@ export class ObjectWriter {
   private failure: Error | null = null;
   private chunkCount = 0;
   /** Bytes named so far by a composed recipe. */
-  private composedSize = 0;
+  private recipeSize = 0;
+  private readonly batchBytes: number;
   /** Whether the workers hold digest state for this stream (an update was sent and no final yet). */
   private digestsOpen = false;
   private readonly digests: StreamDigest[];
@@ -80,18 +81,21 @@ export class ObjectWriter {
 
   constructor(
     private readonly ctx: StoreContext,
-    options: { sha256?: boolean } = {},
+    /** Digests of the bytes ingested; none for a composed recipe, whose ETag is not their MD5. */
+    options: { sha256?: boolean; md5?: boolean } = {},
   ) {
-    this.digests = options.sha256 ? ['md5', 'sha256'] : ['md5'];
+    this.digests = [...(options.md5 === false ? [] : ['md5' as const]), ...(options.sha256 ? ['sha256' as const] : [])];
     this.stream = ctx.compute.newStream();
     const p = ctx.cutter.parameters;
-    this.buffers = new BatchBuffers(ctx.compute.slots, ctx.settings.batchesInFlight, Math.max(ctx.settings.batchSize, 2 * p.maxSize), p.minSize);
+    this.batchBytes = Math.max(ctx.settings.batchSize, 2 * p.maxSize);
+    this.buffers = new BatchBuffers(ctx.compute.slots, ctx.settings.batchesInFlight, this.batchBytes, p.minSize);
     this.recipe = new RecipeBuilder((node, level) => this.storeNode(node, level));
     this.appender = new RecordAppender(ctx.containers);
   }
 
   /** Reads the whole source into chunks and a recipe. Throws (and leaves nothing behind after abort()) on failure. */
   async ingest(source: AsyncIterable<Uint8Array>, sizeLimit = Number.POSITIVE_INFINITY): Promise<IngestResult> {
+    if (this.digests[0] !== 'md5') throw new Error('an ingested stream needs its MD5 (the ETag)');
     await this.buffers.waitForRoom();
     const batcher = new ChunkBatcher(this.ctx.cutter, this.buffers.allocate, this.ctx.settings.batchSize);
     let size = 0;
@@ -116,34 +120,65 @@ export class ObjectWriter {
   }
 
   /**
-   * Builds a recipe from chunks that are already committed (the parts of a
-   * multipart upload, in order): no data is read or written, only the new
-   * recipe nodes.
+   * The next chunks of the recipe: ones the caller knows are committed (the
+   * parts of a multipart upload, the chunks a mover client names). No data is
+   * read or written, only recipe nodes. They take their place after any fresh
+   * bytes added before them.
    */
-  async compose(entries: AsyncIterable<{ fingerprint: Buffer; rawLength: number }>): Promise<ComposedResult> {
-    for await (const e of entries) this.addComposed(e.fingerprint, e.rawLength);
-    return this.finishComposed();
+  addStored(chunks: readonly { fingerprint: Uint8Array; rawLength: number }[]): void {
+    this.checkAdding();
+    for (const c of chunks) this.recipeSize += c.rawLength;
+    const added = this.classifyTail.then(() => {
+      if (this.failure) throw this.failure;
+      for (const c of chunks) this.recipe.add(c.fingerprint, 0, c.rawLength);
+      this.chunkCount += chunks.length;
+      return this.nodesOnly();
+    });
+    this.classifyTail = added;
+    this.track(added);
+    this.enqueueWrite(added);
   }
 
-  /** The next chunk of a composed recipe: one the caller knows is committed. */
-  addComposed(fingerprint: Uint8Array, rawLength: number): void {
-    if (this.failure) throw this.failure;
-    if (this.phase !== 'ingesting') throw new Error(`cannot add to a stream that is ${this.phase}`);
-    this.recipe.add(fingerprint, 0, rawLength);
-    this.composedSize += rawLength;
-    this.chunkCount++;
-    if (this.pendingNodes.length > 0) this.enqueueWrite(Promise.resolve(this.nodesOnly()));
+  /**
+   * New bytes, already cut (`cuts`: the end of each chunk within data), for a
+   * recipe that is otherwise stored chunks: the seams of a multipart upload.
+   * They are deduplicated and stored like a stream's; data is copied, and may
+   * be reused once this returns.
+   */
+  async addFresh(data: Uint8Array, cuts: Uint32Array): Promise<void> {
+    let from = 0;
+    let i = 0;
+    while (i < cuts.length) {
+      let j = i;
+      while (j < cuts.length && cuts[j]! - from <= this.batchBytes) j++;
+      if (j === i) throw new RangeError(`a chunk of ${cuts[i]! - from} bytes does not fit a batch`);
+      this.checkAdding();
+      await this.buffers.waitForRoom();
+      const buffer = this.buffers.allocate(this.batchBytes);
+      const end = cuts[j - 1]!;
+      buffer.set(data.subarray(from, end));
+      this.submit({ data: buffer.subarray(0, end - from), cuts: cuts.slice(i, j).map((c) => c - from), buffer });
+      this.recipeSize += end - from;
+      from = end;
+      i = j;
+    }
   }
 
-  /** Ends a composed recipe: its last nodes are written, ready for the commit. */
+  /** Ends a recipe of stored chunks and fresh bytes: its last nodes are written, ready for the commit. */
   async finishComposed(): Promise<ComposedResult> {
     if (this.failure) throw this.failure;
+    await this.classifyTail;
     const { root, height } = this.recipe.finish();
     this.enqueueWrite(Promise.resolve(this.nodesOnly()));
     await this.writeTail;
     if (this.failure) throw this.failure;
     this.phase = 'ingested';
-    return { size: this.composedSize, root, height, chunkCount: this.chunkCount };
+    return { size: this.recipeSize, root, height, chunkCount: this.chunkCount };
+  }
+
+  private checkAdding(): void {
+    if (this.failure) throw this.failure;
+    if (this.phase !== 'ingesting') throw new Error(`cannot add to a stream that is ${this.phase}`);
   }
 
   /**
@@ -205,7 +240,7 @@ export class ObjectWriter {
     if (this.failure) throw this.failure;
     const fps = compute.fingerprints(batch.data, batch.cuts);
     const digested = Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen)));
-    this.digestsOpen = true;
+    this.digestsOpen = this.digests.length > 0;
     const classified = this.classifyTail.then(async () => this.classify(batch, await fps));
     this.classifyTail = classified;
     const written = this.enqueueWrite(classified);

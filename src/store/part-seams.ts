@@ -1,0 +1,224 @@
+import { cutCapacity, type CutFinder } from '../chunking/cut-finder.js';
+
+/** A chunk a part's recipe names: stored and committed already. */
+export interface StoredChunk {
+  fingerprint: Buffer;
+  rawLength: number;
+}
+
+/** One part of a multipart upload, as the seams need it. */
+export interface SeamPart {
+  size: number;
+  /** The part's chunks in order, as its own stream cut them. */
+  chunks(): AsyncIterable<StoredChunk>;
+  /** Bytes [start, end) of the part. */
+  read(start: number, end: number): Promise<Buffer>;
+  /** The bytes of the part's last chunk. */
+  readLastChunk(): Promise<Buffer>;
+}
+
+/** The object's chunks in order: stored ones named as they are, or new bytes cut afresh. */
+export type Stitch = { kind: 'stored'; chunks: StoredChunk[] } | { kind: 'fresh'; data: Buffer; cuts: Uint32Array };
+
+/**
+ * How far past a part boundary the re-cut looks for the part's own cuts
+ * before giving up. On the bench's backup generations in 5 MiB parts, 96% of
+ * seams close within it, and five generations keep 0.4% more unique bytes
+ * than one stream each (8.3% more with the parts as they were cut). Looking
+ * to the end of each part closes the rest but reads twice as much back.
+ */
+export const SEAM_REACH = 512 * 1024;
+
+/** Most seams close within this many chunks of the largest size past the boundary: read first, the rest of the reach only if needed. */
+const FIRST_LOOK_CHUNKS = 2;
+/** Parts whose head and tail are read ahead of the one being stitched. */
+const READ_AHEAD = 2;
+/** Stored chunks per step: the writer takes them as one ordered batch. */
+const STORED_STEP = 512;
+
+/**
+ * Stitches a multipart upload's parts into one stream of chunks, cut where a
+ * single PutObject of the same bytes would have cut them.
+ *
+ * Each part was chunked on its own, so its first chunk starts at the part
+ * boundary and its last ends at the next one: neither is where the content
+ * would put a cut, and in the next backup, whose bytes sit at other offsets
+ * against the parts, both are new. At each seam this re-cuts from the last
+ * real cut of the part before (the start of its last chunk) through the
+ * boundary, until a new cut falls on one of the next part's own cuts: from
+ * there on the cutter is back in step (a cut depends only on the bytes since
+ * the one before), so the rest of the part is named as stored. A seam that has
+ * not closed SEAM_REACH past the boundary is bridged to the part's next own
+ * cut with one chunk of its own.
+ */
+export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder, reach = SEAM_REACH): AsyncGenerator<Stitch> {
+  const { maxSize, minSize } = cutter.parameters;
+  if (reach < 2 * maxSize) throw new RangeError('the seam reach must hold two chunks of the largest size');
+  const nonEmpty = parts.filter((p) => p.size > 0);
+  const ahead = new ReadAhead(nonEmpty, Math.min(reach, FIRST_LOOK_CHUNKS * maxSize));
+  /** Bytes since the last real cut, not yet named: the tail of the part before. */
+  let carry: Buffer = Buffer.alloc(0);
+  for (let k = 0; k < nonEmpty.length; k++) {
+    const part = nonEmpty[k]!;
+    const last = k === nonEmpty.length - 1;
+    const own = new OwnCuts(part.chunks());
+    const window = ahead.take(k);
+    if (carry.length > 0) {
+      let head = await window.head;
+      let region = Buffer.concat([carry, head]);
+      let cuts: Uint32Array = new Uint32Array(0);
+      const shift = carry.length;
+      let checked = 0;
+      let closedAt = -1;
+      for (;;) {
+        const whole = head.length === part.size;
+        cuts = cutsOf(cutter, region, last && whole, minSize);
+        // Walk the region's cuts beside the part's own: the first one they share closes the seam.
+        // A cut already checked stays a cut when more bytes come (the search is not final).
+        for (; checked < cuts.length && closedAt < 0; checked++) {
+          const at = cuts[checked]! - shift;
+          if (at > 0 && (await own.skipTo(at))) closedAt = checked;
+        }
+        if (closedAt >= 0 || whole || head.length >= reach) break;
+        head = Buffer.concat([head, await part.read(head.length, Math.min(part.size, reach))]);
+        region = Buffer.concat([carry, head]);
+      }
+      if (closedAt >= 0) {
+        yield fresh(region, cuts.subarray(0, closedAt + 1));
+      } else if (head.length === part.size) {
+        // The part ended before the seam closed: the re-cut goes on into the next one.
+        yield fresh(region, cuts);
+        carry = region.subarray(cuts.length > 0 ? cuts[cuts.length - 1]! : 0);
+        continue;
+      } else {
+        // Bridge from the last new cut to the part's next own cut, at most one chunk away. The
+        // part's cuts after it are still out of step, so the next seam may not close either.
+        const from = cuts.length > 0 ? cuts[cuts.length - 1]! - shift : -shift;
+        const to = await own.endAfter(from);
+        const bridge = to <= head.length ? region : Buffer.concat([region, await part.read(head.length, to)]);
+        const all = new Uint32Array(cuts.length + 1);
+        all.set(cuts);
+        all[cuts.length] = shift + to;
+        yield fresh(bridge, all);
+      }
+    }
+    // The rest of the part is named as it was stored: all but its last chunk, unless the object ends here.
+    let tail: StoredChunk | undefined;
+    let batch: StoredChunk[] = [];
+    for (let c = await own.next(); c; c = await own.next()) {
+      if (tail) batch.push(tail);
+      tail = c;
+      if (batch.length >= STORED_STEP) {
+        yield { kind: 'stored', chunks: batch };
+        batch = [];
+      }
+    }
+    if (tail && last) batch.push(tail);
+    if (batch.length > 0) yield { kind: 'stored', chunks: batch };
+    if (!last && tail) {
+      carry = await window.tail;
+      if (carry.length !== tail.rawLength) throw new Error(`a part's last chunk holds ${carry.length} bytes, its recipe says ${tail.rawLength}`);
+    } else {
+      carry = Buffer.alloc(0);
+    }
+  }
+  // The last part is stitched whole, the carry never reaches past it: this is a guard, not a path.
+  if (carry.length > 0) throw new Error(`stitching left ${carry.length} bytes unnamed`);
+}
+
+function fresh(data: Buffer, cuts: Uint32Array): Stitch {
+  const end = cuts.length > 0 ? cuts[cuts.length - 1]! : 0;
+  return { kind: 'fresh', data: data.subarray(0, end), cuts };
+}
+
+function cutsOf(cutter: CutFinder, data: Uint8Array, final: boolean, minSize: number): Uint32Array {
+  const cuts = new Uint32Array(cutCapacity(data.length, minSize));
+  return cuts.subarray(0, cutter.findCuts(data, final, cuts));
+}
+
+/** A part's own chunks, walked forward once, with where each ends in the part. */
+class OwnCuts {
+  private readonly it: AsyncIterator<StoredChunk>;
+  private pending: StoredChunk | undefined;
+  private end = 0;
+
+  constructor(chunks: AsyncIterable<StoredChunk>) {
+    this.it = chunks[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<StoredChunk | undefined> {
+    const c = this.pending ?? (await this.pull());
+    this.pending = undefined;
+    if (c) this.end += c.rawLength;
+    return c;
+  }
+
+  /** Passes every own chunk ending at or before `at`; whether one ends exactly there. */
+  async skipTo(at: number): Promise<boolean> {
+    for (;;) {
+      if (this.end === at) return true;
+      if (this.end > at) return false;
+      const c = await this.peek();
+      if (!c || this.end + c.rawLength > at) return false;
+      await this.next();
+    }
+  }
+
+  /** Passes own chunks up to the first that ends after `at`, and where that one ends. */
+  async endAfter(at: number): Promise<number> {
+    while (this.end <= at) {
+      if (!(await this.next())) throw new Error(`a part's chunks end at ${this.end}, before ${at}`);
+    }
+    return this.end;
+  }
+
+  private async peek(): Promise<StoredChunk | undefined> {
+    this.pending ??= await this.pull();
+    return this.pending;
+  }
+
+  private async pull(): Promise<StoredChunk | undefined> {
+    const r = await this.it.next();
+    return r.done ? undefined : r.value;
+  }
+}
+
+interface PartWindow {
+  /** The part's first bytes, as far as a seam usually reaches (or all of it). */
+  head: Promise<Buffer>;
+  /** The part's last chunk. */
+  tail: Promise<Buffer>;
+}
+
+/** Reads the heads and tails of the next few parts while one is stitched: a seam waits for its bytes only once. */
+class ReadAhead {
+  private readonly windows = new Map<number, PartWindow>();
+  private next = 0;
+
+  constructor(
+    private readonly parts: readonly SeamPart[],
+    private readonly look: number,
+  ) {}
+
+  /** Part k's window, once: it is forgotten as it is handed out. */
+  take(k: number): PartWindow {
+    for (; this.next < Math.min(this.parts.length, k + 1 + READ_AHEAD); this.next++) {
+      const j = this.next;
+      const p = this.parts[j]!;
+      const first = j === 0;
+      const lastPart = j === this.parts.length - 1;
+      // The first part needs no head (nothing is carried into it) and the last no tail.
+      const w: PartWindow = {
+        head: first ? Promise.resolve(Buffer.alloc(0)) : p.read(0, Math.min(p.size, this.look)),
+        tail: lastPart ? Promise.resolve(Buffer.alloc(0)) : p.readLastChunk(),
+      };
+      // Observed when the part is stitched; a failure before then must not go unhandled.
+      w.head.catch(() => undefined);
+      w.tail.catch(() => undefined);
+      this.windows.set(j, w);
+    }
+    const w = this.windows.get(k)!;
+    this.windows.delete(k);
+    return w;
+  }
+}
