@@ -220,11 +220,13 @@ async function s3Path(
     const mover = new MoverConnection({ endpoint: new URL(target.url), credentials: target.credentials, region: 'us-east-1' });
     const rows: S3Row[] = [];
     // The two paired units see the same generations, one as single streams and one as parts: their unique bytes show what parts cost dedup.
-    const uniqueOf = async (unit: string): Promise<number> => {
-      child.stdin!.write(`stats ${unit}\n`);
-      return ((await next()) as { uniqueBytes: number }).uniqueBytes;
+    // Kept: what a collection leaves, since a completion's re-cut seams leave the parts' own seam chunks as garbage.
+    const uniqueOf = async (unit: string): Promise<UniqueBytes> => {
+      child.stdin!.write(`unique ${unit}\n`);
+      return (await next()) as unknown as UniqueBytes;
     };
-    let firstUnique = { singleAfterFirst: 0, partsAfterFirst: 0 };
+    const none: UniqueBytes = { stored: 0, kept: 0 };
+    let firstUnique = { singleAfterFirst: none, partsAfterFirst: none };
     for (const [g, gen] of gens.entries()) {
       // The paired baseline: the store path inside the server process, just before the S3 runs.
       child.stdin!.write(`direct ${gen.path} gen${g + 1}.tar\n`);
@@ -349,11 +351,17 @@ async function s3Path(
       `server CPU, mean over the generations, direct over S3 (1 = the S3 face costs nothing): PUT ${mean((r) => r.directCpu / r.putServerCpu)}, ` +
         `raw multipart ${mean((r) => r.directMultipartCpu / r.rawMultipartServerCpu)} (to direct multipart), ${mean((r) => r.directCpu / r.rawMultipartServerCpu)} (to direct)`,
     );
-    const addedSingle = unique.single - unique.singleAfterFirst;
-    const addedParts = unique.parts - unique.partsAfterFirst;
+    const added = (k: keyof UniqueBytes): { single: number; parts: number } => ({
+      single: unique.single[k] - unique.singleAfterFirst[k],
+      parts: unique.parts[k] - unique.partsAfterFirst[k],
+    });
+    const kept = added('kept');
+    const stored = added('stored');
+    const mb = (n: number): string => (n / 1e6).toFixed(1);
     say(
-      `unique bytes added by gens 2-${gens.length}: ${(addedSingle / 1e6).toFixed(1)} MB stored as one stream each, ${(addedParts / 1e6).toFixed(1)} MB as ` +
-        `${MULTIPART_PART / 2 ** 20} MiB parts (${(addedParts / addedSingle).toFixed(2)}x: chunks at part boundaries do not dedup)`,
+      `unique bytes added by gens 2-${gens.length}, kept once collected: ${mb(kept.single)} MB as one stream each, ${mb(kept.parts)} MB as ` +
+        `${MULTIPART_PART / 2 ** 20} MiB parts (${(kept.parts / kept.single).toFixed(2)}x); stored until a collection: ${mb(stored.single)} and ${mb(stored.parts)} MB ` +
+        `(the parts' own chunks at each seam, which the completion re-cut)`,
     );
     say('  push: the mover client (src/client) into a unit of its own: it chunks and fingerprints, asks what the unit lacks and sends only that,');
     say('  compressed; "sent" counts every byte the client wrote to its socket (frames, headers, signatures)');
@@ -384,6 +392,12 @@ async function s3Path(
     client.destroy();
     child.stdin!.write('quit\n');
   }
+}
+
+/** A unit's unique data bytes: as stored, and as kept once a collection takes what no recipe reaches. */
+interface UniqueBytes {
+  stored: number;
+  kept: number;
 }
 
 interface S3Row {
