@@ -13,7 +13,7 @@ import { objectInfo, type ObjectInfo } from './object-info.js';
 import type { ObjectReader } from './object-reader.js';
 import { ObjectWriter } from './object-writer.js';
 import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
-import { walkRecipe } from './recipe-cursor.js';
+import { fingerprintAt, walkLeaves, walkRecipe } from './recipe-cursor.js';
 import { stitchParts, type SeamPart } from './part-seams.js';
 import type { StoreContext } from './store-context.js';
 
@@ -265,7 +265,10 @@ export class Multipart {
     return {
       size: p.size,
       chunks: async function* () {
-        if (p.recipeRoot) yield* walkRecipe(reader.loadNode, p.recipeRoot, p.recipeHeight, 0);
+        if (!p.recipeRoot) return;
+        for await (const leaf of walkLeaves(reader.loadNode, p.recipeRoot, p.recipeHeight)) {
+          yield Array.from({ length: leaf.count }, (_, i) => ({ fingerprint: fingerprintAt(leaf, i), rawLength: leaf.sizes[i]! }));
+        }
       },
       read: async (start, end) => {
         const out = Buffer.allocUnsafe(end - start);

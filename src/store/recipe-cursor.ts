@@ -68,6 +68,19 @@ export async function* walkRecipe(
   }
 }
 
-function fingerprintAt(node: RecipeNode, i: number): Buffer {
+/** An object's leaf nodes in order: its chunks a node at a time, for walks that take every chunk. */
+export async function* walkLeaves(load: NodeLoader, root: Buffer, height: number): AsyncGenerator<RecipeNode> {
+  yield* leavesUnder(load, await load(root, height - 1));
+}
+
+async function* leavesUnder(load: NodeLoader, node: RecipeNode): AsyncGenerator<RecipeNode> {
+  if (node.level === 0) {
+    yield node;
+    return;
+  }
+  for (let i = 0; i < node.count; i++) yield* leavesUnder(load, await load(fingerprintAt(node, i), node.level - 1));
+}
+
+export function fingerprintAt(node: RecipeNode, i: number): Buffer {
   return node.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES);
 }
