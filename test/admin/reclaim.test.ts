@@ -17,10 +17,11 @@ t.test('a reclaim estimate through the admin API and the CLI: a job, then a line
   await unit.store.delete('expired.tar');
   const r = await cairn(['gc', 'estimate', 'velero', '--json'], env);
   t.equal(r.code, 0, r.stderr);
-  const job = JSON.parse(r.stdout) as { kind: string; state: string; result: { deadBytes: number; liveChunks: number; deadChunks: number; reclaimableBytes: number } };
+  const job = JSON.parse(r.stdout) as { kind: string; state: string; result: { deadBytes: number; deadDataRawBytes: number; liveChunks: number; deadChunks: number; reclaimableBytes: number } };
   t.match(job, { kind: 'reclaim-estimate', state: 'succeeded' });
   t.ok(job.result.deadBytes > 1_000_000, `the deleted object's ${job.result.deadBytes} stored bytes are dead (random data does not compress)`);
   t.ok(job.result.liveChunks > 0 && job.result.deadChunks > 0);
+  t.equal(job.result.deadDataRawBytes, 1_000_000, "exactly the deleted object's bytes are data no recipe reaches");
 
   const human = await cairn(['gc', 'estimate', 'velero'], env);
   t.match(human.stdout, /^velero: .* reclaimable \(\d+ containers with nothing live, \d+ under 50% live\); .* dead in \d+ chunks, \d+ chunks live; marked in/);
