@@ -96,7 +96,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   await app.register(adminApi, { prefix: '/admin/v1', units, credentials, jobs, maxSkewMs });
   await app.register(ingestApi, { prefix: '/ingest', units, credentials, maxSkewMs, sessionIdleSeconds: config.ingestSessionIdleSeconds });
-  await app.register(s3Api, { units, credentials, region: config.region, maxSkewMs, domain: config.domain });
+  await app.register(s3Api, { units, credentials, region: config.region, maxSkewMs, domain: config.domain, completePatienceMs: config.completePatienceSeconds * 1000 });
 
   app.get('/metrics', async (req, reply) => {
     const bearer = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1];

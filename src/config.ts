@@ -26,6 +26,8 @@ export interface ServerConfig {
   multipartMaxAgeSeconds: number;
   /** How often units' collection schedules are looked at. */
   gcCheckSeconds: number;
+  /** Seconds a multipart completion works before its 200 goes out, kept alive with spaces (0: at once). */
+  completePatienceSeconds: number;
 }
 
 interface Option {
@@ -64,6 +66,12 @@ export const OPTIONS: Record<keyof ServerConfig, Option> = {
     env: 'CAIRN_GC_CHECK_SECONDS',
     default: '30',
     help: 'look at units\' garbage collection schedules this often (seconds)',
+  },
+  completePatienceSeconds: {
+    flag: 'complete-patience',
+    env: 'CAIRN_COMPLETE_PATIENCE_SECONDS',
+    default: '5',
+    help: 'a multipart completion still working after this long answers 200 at once and sends spaces until done (0: always)',
   },
 };
 
@@ -108,5 +116,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     ingestSessionIdleSeconds: int('ingestSessionIdleSeconds', 1, 7 * 24 * 3600),
     multipartMaxAgeSeconds: int('multipartMaxAgeSeconds', 1, 3650 * 24 * 3600),
     gcCheckSeconds: int('gcCheckSeconds', 1, 24 * 3600),
+    completePatienceSeconds: int('completePatienceSeconds', 0, 3600),
   };
 }

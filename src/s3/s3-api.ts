@@ -4,9 +4,8 @@ import { NoSuchUnitError } from '../units/errors.js';
 import { route } from './router.js';
 import { authenticateS3 } from './s3-auth.js';
 import type { S3Call, S3Options } from './s3-context.js';
-import { s3Error, toS3Error, type S3Error } from './s3-errors.js';
+import { errorDocument, logRefusal, requestPath, s3Error, toS3Error, type S3Error } from './s3-errors.js';
 import { parseTarget } from './s3-target.js';
-import { document } from './xml.js';
 
 /**
  * The S3 face: every path that is not the server's own. Requests are routed
@@ -48,8 +47,7 @@ export async function s3Api(app: FastifyInstance, options: S3Options): Promise<v
 }
 
 function sendError(req: FastifyRequest, reply: FastifyReply, e: S3Error, cause: unknown): void {
-  if (e.status >= 500) req.log.error({ err: cause }, 's3 request failed');
-  else req.log.info({ code: e.code, message: e.message }, 's3 request refused');
+  logRefusal(req, e, cause);
   if (reply.sent) {
     // The body was under way (a read failed its checks): cut the connection rather than end the stream cleanly.
     reply.raw.destroy(e);
@@ -63,11 +61,5 @@ function sendError(req: FastifyRequest, reply: FastifyReply, e: S3Error, cause: 
     reply.code(e.status).send();
     return;
   }
-  const path = (req.raw.url ?? '/').split('?')[0]!;
-  const body = document(
-    'Error',
-    [['Code', e.code], ['Message', e.message], ...Object.entries(e.extra).map(([k, v]): [string, string] => [k, v]), ['Resource', path], ['RequestId', req.id]],
-    false,
-  );
-  reply.code(e.status).type('application/xml').send(body);
+  reply.code(e.status).type('application/xml').send(errorDocument(e, requestPath(req), req.id));
 }

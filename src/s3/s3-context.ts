@@ -13,6 +13,8 @@ export interface S3Options {
   maxSkewMs: number;
   /** With a domain, <bucket>.<domain> hosts address buckets (virtual-hosted style); path style always works. */
   domain: string | undefined;
+  /** How long a multipart completion works before its 200 goes out and spaces keep the connection alive. */
+  completePatienceMs: number;
 }
 
 /** One S3 request, parsed and authenticated, as operations see it. */

@@ -1,6 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../sigv4/verifier.js';
 import { StoreError } from '../store/errors.js';
 import { UnitError } from '../units/errors.js';
+import { document } from './xml.js';
 
 /** An S3 error: its code, HTTP status and message, and extra elements for the Error document. */
 export class S3Error extends Error {
@@ -59,6 +61,26 @@ const MESSAGES: Record<string, [number, string]> = {
 export function s3Error(code: keyof typeof MESSAGES | string, message?: string, extra?: Record<string, string>): S3Error {
   const [status, standard] = MESSAGES[code] ?? [400, code];
   return new S3Error(code, status, message ?? standard, extra);
+}
+
+/** The Error document of an answer: S3's elements, then the resource (the request's path) and the request id. */
+export function errorDocument(e: S3Error, resource: string, requestId: string): string {
+  return document(
+    'Error',
+    [['Code', e.code], ['Message', e.message], ...Object.entries(e.extra).map(([k, v]): [string, string] => [k, v]), ['Resource', resource], ['RequestId', requestId]],
+    false,
+  );
+}
+
+/** The path of a request, as an Error document's Resource. */
+export function requestPath(req: FastifyRequest): string {
+  return (req.raw.url ?? '/').split('?')[0]!;
+}
+
+/** Server faults are logged as errors with their cause; refusals of bad requests as information. */
+export function logRefusal(req: FastifyRequest, e: S3Error, cause: unknown): void {
+  if (e.status >= 500) req.log.error({ err: cause }, 's3 request failed');
+  else req.log.info({ code: e.code, message: e.message }, 's3 request refused');
 }
 
 /** Turns any error into the S3 error a client should see. */

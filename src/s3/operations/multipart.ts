@@ -18,6 +18,7 @@ import { document, isoTime, parseXml, type Node } from '../xml.js';
 import { copySource, sourceObject } from './objects.js';
 import { readBody } from './request-body.js';
 import { owner, sendXml, urlEncodeName } from './responses.js';
+import { answerPatiently } from './patient-answer.js';
 
 const MIN_PART = 5 * 1024 * 1024;
 const MAX_PART = 5 * 1024 ** 3;
@@ -152,7 +153,7 @@ export const completeMultipartUpload: Operation = {
     const wholeHeader = checksum ? header(call, checksumHeader(checksum.algorithm)) : undefined;
     const unit = call.options.units.unit(call.bucket!);
     let objectChecksum: string | undefined;
-    const info = await unit.completeUpload(
+    const completed = unit.completeUpload(
       upload.uploadId,
       chosen.map(({ partNumber, etag }) => ({ partNumber, etag })),
       {
@@ -176,9 +177,7 @@ export const completeMultipartUpload: Operation = {
         },
       },
     );
-    sendXml(
-      call,
-      200,
+    const answer = completed.then((info) =>
       document('CompleteMultipartUploadResult', [
         ['Location', `/${call.bucket}/${call.key}`],
         ['Bucket', call.bucket!],
@@ -188,6 +187,7 @@ export const completeMultipartUpload: Operation = {
         objectChecksum !== undefined && ['ChecksumType', checksum!.type],
       ]),
     );
+    await answerPatiently(call, answer, call.options.completePatienceMs);
   },
 };
 
