@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
-import { openTestStore } from '../helpers/store.js';
+import { defaultChunkingParameters } from '../../src/chunking/parameters.js';
+import { openTestStore, TEST_SEED } from '../helpers/store.js';
 
 /** Uploads data as parts of these sizes (the last takes the rest), two at a time, and completes it. */
 async function uploadInParts(store: ChunkStore, key: string, data: Buffer, sizes: number[]): Promise<void> {
@@ -111,6 +112,16 @@ t.test('a seam that does not close within its reach is bridged: long runs of zer
     }
   }
   t.equal((await store.verify()).ok, true);
+});
+
+t.test('units with chunks larger than the seam reach was measured for stitch too', async (t) => {
+  // 256 KiB average: chunks of up to 1 MiB, four of which outreach the default.
+  const { store } = await openTestStore(t, { create: { chunking: defaultChunkingParameters(256 * 1024, TEST_SEED), containerSize: 8 << 20 } });
+  const data = pseudoRandomBytes('large chunks', 9_000_000);
+  await store.put('one', streamOf([data]));
+  await uploadInParts(store, 'many', data, [3_000_000, 3_000_001]);
+  t.ok((await collect((await store.get('many')).body)).equals(data));
+  t.equal(await liveUnique(store), data.length, 'the parts are cut as one stream');
 });
 
 t.test('a completion that fails stores nothing, and the upload can still complete', async (t) => {
