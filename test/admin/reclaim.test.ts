@@ -24,9 +24,9 @@ t.test('a reclaim estimate through the admin API and the CLI: a job, then a line
   t.equal(job.result.deadDataRawBytes, 1_000_000, "exactly the deleted object's bytes are data no recipe reaches");
 
   const human = await cairn(['gc', 'estimate', 'velero'], env);
-  t.match(human.stdout, /^velero: .* reclaimable \(\d+ containers with nothing live, \d+ under 50% live\); .* dead in \d+ chunks, \d+ chunks live; marked in/);
+  t.match(human.stdout, /^velero: .* reclaimable \(\d+ containers with nothing live, \d+ under 50% live\); .* dead in \d+ chunks \(.+ of unique data\), \d+ chunks live; marked in/);
   const after = await cairn(['stats', 'velero'], env);
-  t.match(after.stdout, /reclaimable: +.* dead; estimated /);
+  t.match(after.stdout, /reclaimable: +.* dead, .+ of unique data; estimated /);
   const st = unit.store.stats();
   t.equal(st.dataChunks + st.recipeChunks, job.result.liveChunks + job.result.deadChunks, 'every chunk is live or dead, and an estimate removes none');
 

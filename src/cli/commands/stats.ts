@@ -82,7 +82,7 @@ export const statsCommands: Command[] = [
       if (!ctx.json) {
         ctx.out(
           `${unit}: ${bytes(e.reclaimableBytes)} reclaimable (${e.emptyContainers} containers with nothing live, ${e.sparseContainers} under ${Math.round(e.compactBelow * 100)}% live); ` +
-            `${bytes(e.deadBytes)} dead in ${e.deadChunks} chunks, ${e.liveChunks} chunks live; marked in ${(e.durationMs / 1000).toFixed(1)} s`,
+            `${bytes(e.deadBytes)} dead in ${e.deadChunks} chunks (${bytes(e.deadDataRawBytes)} of unique data), ${e.liveChunks} chunks live; marked in ${(e.durationMs / 1000).toFixed(1)} s`,
         );
       }
       return EXIT.ok;

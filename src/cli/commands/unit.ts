@@ -49,7 +49,7 @@ export function showUnit(ctx: CommandContext, u: UnitInfo): void {
       `total reduction:   ${factor(s.reductionFactor)}`,
       `since start:       ${bytes(u.traffic.bytesIn)} in, ${bytes(u.traffic.bytesOut)} out`,
       `last collection:   ${lastCollection(u)}`,
-      `reclaimable:       ${u.reclaim ? `${bytes(u.reclaim.reclaimableBytes)} (${bytes(u.reclaim.deadBytes)} dead; estimated ${time(u.reclaim.atMs)})` : 'not estimated yet (cairn gc estimate)'}`,
+      `reclaimable:       ${u.reclaim ? `${bytes(u.reclaim.reclaimableBytes)} (${bytes(u.reclaim.deadBytes)} dead${u.reclaim.deadDataRawBytes === undefined ? '' : `, ${bytes(u.reclaim.deadDataRawBytes)} of unique data`}; estimated ${time(u.reclaim.atMs)})` : 'not estimated yet (cairn gc estimate)'}`,
       `collection policy: ${policyLine(u.gcPolicy)}`,
     ].join('\n'),
   );
