@@ -1,6 +1,7 @@
 /*
  * Ingests into a unit until killed, printing one line per acknowledged
- * operation: "PUT <key> <sha256>" after put() resolves, "DEL <key>" after
+ * operation: "PUT <key> <sha256>" after put() (or, for every third object,
+ * a three-part multipart upload's completion) resolves, "DEL <key>" after
  * delete() resolves, and "DELETING <key>" before a delete starts (a delete
  * killed before its acknowledgement may or may not have happened). In mode
  * "gc" a garbage collection follows every delete ("GC <containers compacted>"
@@ -22,7 +23,15 @@ writeSync(1, 'READY\n');
 for (let i = 0; ; i++) {
   const key = `r${round}/o${i}`;
   const data = crashObject(round, i);
-  await store.put(key, streamOf(piecesOf(data, 40_000 + (i % 7) * 13_000)));
+  if (i % 3 === 1) {
+    // A multipart upload of three parts: completion re-cuts and stores the seams, so the kill lands there too.
+    const upload = store.createUpload(key);
+    const third = Math.ceil(data.length / 3);
+    for (let n = 0; n < 3; n++) await store.putPart(upload.uploadId, n + 1, streamOf([data.subarray(n * third, (n + 1) * third)]));
+    await store.completeUpload(upload.uploadId, [1, 2, 3].map((partNumber) => ({ partNumber })));
+  } else {
+    await store.put(key, streamOf(piecesOf(data, 40_000 + (i % 7) * 13_000)));
+  }
   writeSync(1, `PUT ${key} ${sha256(data)}\n`);
   if (i % 5 === 4) {
     const victim = `r${round}/o${i - 2}`;
