@@ -11,8 +11,8 @@
  * "directmp <file> <key>" does the same through the store's multipart path,
  * into the unit "directmp", as the raw S3 multipart client cuts it.
  * "restore <key>" reads that object back the same way, for the GET figures;
- * "stats <unit>" answers a unit's statistics; "unique <unit>" its unique bytes
- * as stored and as kept once a collection takes what no recipe reaches.
+ * "unique <unit>" answers a unit's unique bytes, as stored and as kept once a
+ * collection takes what no recipe reaches.
  * Run with --expose-gc, so the source is gone before the next measurement.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -87,7 +87,6 @@ for await (const line of createInterface({ input: process.stdin })) {
       await store.completeUpload(upload.uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
     });
   }
-  if (line.startsWith('stats ')) process.stdout.write(`${JSON.stringify(server.units.unit(line.slice('stats '.length)).store.stats())}\n`);
   if (line.startsWith('unique ')) {
     const store = server.units.unit(line.slice('unique '.length)).store;
     const { deadDataRawBytes } = await store.estimateReclaimable();
