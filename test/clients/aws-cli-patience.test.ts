@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { binary, run } from '../helpers/clients.js';
+import { awsCliEnv, binary, run } from '../helpers/clients.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -10,17 +10,7 @@ t.test('the AWS CLI completes multipart uploads whose 200 came before the result
   const aws = binary('aws');
   const s = await startTestServer(t, { CAIRN_COMPLETE_PATIENCE_SECONDS: '0' });
   const dir = t.testdir();
-  const config = join(dir, 'aws-config');
-  writeFileSync(config, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
-  const key = s.server.credentials.issue('admin', []);
-  const env = {
-    AWS_ACCESS_KEY_ID: key.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
+  const env = awsCliEnv(dir, s.server.credentials.issue('admin', []));
   const cli = async (...args: string[]): Promise<string> => {
     const r = await run(aws, ['--endpoint-url', s.url, ...args], env, 90_000);
     t.equal(r.code, 0, `aws ${args.slice(0, 3).join(' ')}`);

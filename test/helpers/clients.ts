@@ -24,6 +24,23 @@ export function binary(name: string): string {
   throw new Error(`${name} is not installed: .ci/run installs it from Debian (apt-get install ${name === 'aws' ? 'awscli' : name})`);
 }
 
+/**
+ * The environment of an AWS CLI run against a test server: path-style
+ * addressing, this key, and nothing from the machine's own AWS settings.
+ */
+export function awsCliEnv(dir: string, key: { accessKeyId: string; secretAccessKey: string }): Record<string, string> {
+  const config = join(dir, 'aws-config');
+  writeFileSync(config, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
+  return {
+    AWS_ACCESS_KEY_ID: key.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+    AWS_CONFIG_FILE: config,
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  };
+}
+
 /** A small tree of files like a namespace's volume: text, binary, empty, nested, a large one. */
 export function makeTree(dir: string, seed: string, bigBytes = 12 * 1024 * 1024): Record<string, Buffer> {
   const files: Record<string, Buffer> = {
