@@ -108,13 +108,22 @@ export class ObjectWriter {
       }
     }
     for (const batch of batcher.finish()) this.submit(batch);
+    // The rest is a stream's tail, which a client waits out before it sends its
+    // next part: its steps run beside each other rather than one after another.
+    // A worker takes one stream's digest jobs in order, so the final can go now.
+    const digests = Promise.all(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, !this.digestsOpen)));
+    this.digestsOpen = false;
+    this.track(digests);
     await this.classifyTail;
     const { root, height } = this.recipe.finish();
     this.enqueueWrite(Promise.resolve(this.nodesOnly()));
     await this.writeTail;
     if (this.failure) throw this.failure;
-    const [md5, sha256] = await Promise.all(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, !this.digestsOpen)));
-    this.digestsOpen = false;
+    // Every record is written: the containers' fsync starts while the digests
+    // finish and the caller checks them. commit() waits for it (a failure
+    // surfaces there: a failed container refuses every later sync).
+    this.appender.sync().catch(noop);
+    const [md5, sha256] = await digests;
     this.phase = 'ingested';
     return { size, md5: md5!, ...(sha256 && { sha256 }), root, height, chunkCount: this.chunkCount };
   }
