@@ -5,12 +5,15 @@ interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
   worker: PooledWorker;
+  cost: number;
 }
 
 interface PooledWorker {
   readonly worker: Worker;
   readonly index: number;
   outstanding: number;
+  /** The estimated work of the jobs sent and not yet answered. */
+  load: number;
 }
 
 /** What a worker sends back for one job. */
@@ -35,9 +38,12 @@ export class WorkerJobError extends Error {
 
 /**
  * A fixed set of worker threads running one script. Jobs go to the worker with
- * the fewest outstanding, or to a chosen one when their order matters (a
- * worker takes its messages first in, first out). Workers hold the process open
- * only while they have work.
+ * the least estimated work outstanding, or to a chosen one when their order
+ * matters (a worker takes its messages first in, first out). Counting jobs
+ * rather than their work sent a stream's fingerprints to the worker that holds
+ * its MD5 chain (four 2 MiB updates queued count as four jobs, but are the
+ * work of ten fingerprint jobs), and that serial chain is what one stream's
+ * speed is bound by. Workers hold the process open only while they have work.
  */
 export class WorkerPool {
   private readonly workers: PooledWorker[] = [];
@@ -56,13 +62,17 @@ export class WorkerPool {
     return this.workers.length;
   }
 
-  /** Runs kind(payload) on a worker; `pin` chooses the worker (modulo size). */
-  run<T>(kind: string, payload: unknown, transfer: readonly TransferListItem[] = [], pin?: number): Promise<T> {
+  /**
+   * Runs kind(payload) on a worker; `pin` chooses the worker (modulo size).
+   * `cost` estimates the job's work, in any unit the caller uses for all its jobs.
+   */
+  run<T>(kind: string, payload: unknown, transfer: readonly TransferListItem[] = [], pin?: number, cost = 1): Promise<T> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     const target = pin === undefined ? this.leastLoaded() : this.workers[pin % this.workers.length]!;
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, worker: target });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, worker: target, cost });
+      target.load += cost;
       if (target.outstanding++ === 0) target.worker.ref();
       target.worker.postMessage({ id, kind, payload }, transfer as TransferListItem[]);
     });
@@ -78,13 +88,13 @@ export class WorkerPool {
 
   private leastLoaded(): PooledWorker {
     let best = this.workers[0]!;
-    for (const w of this.workers) if (w.outstanding < best.outstanding) best = w;
+    for (const w of this.workers) if (w.load < best.load) best = w;
     return best;
   }
 
   private spawn(index: number): PooledWorker {
     const worker = new Worker(this.script);
-    const pooled: PooledWorker = { worker, index, outstanding: 0 };
+    const pooled: PooledWorker = { worker, index, outstanding: 0, load: 0 };
     worker.on('message', (reply: JobReply) => this.settle(reply));
     worker.on('error', (err) => this.failWorker(pooled, err));
     worker.on('exit', (code) => {
@@ -99,7 +109,12 @@ export class WorkerPool {
     const p = this.pending.get(reply.id);
     if (!p) return;
     this.pending.delete(reply.id);
-    if (--p.worker.outstanding === 0) p.worker.worker.unref();
+    p.worker.load -= p.cost;
+    if (--p.worker.outstanding === 0) {
+      p.worker.worker.unref();
+      // Costs are estimates that sum back to zero; this keeps rounding from drifting.
+      p.worker.load = 0;
+    }
     if (reply.ok) p.resolve(reply.value);
     else p.reject(new WorkerJobError(reply.error!.name, reply.error!.message, reply.error!.details));
   }
