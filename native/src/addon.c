@@ -13,6 +13,7 @@
 
 #include "crc.h"
 #include "gear_cdc.h"
+#include "md5.h"
 #include "xxh64.h"
 
 #define CHECK(env, call)                                  \
@@ -201,6 +202,54 @@ static napi_value crc_combine(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#define MD5_MAX_LANES 64
+
+/* md5Lanes(states: Uint32Array(4n), data: Uint8Array[n] (whole 64-byte
+ *          blocks each), vectors: boolean) -> undefined; states advanced in place */
+static napi_value md5_lanes_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *states;
+  size_t states_len;
+  bool is_array = false, vectors = false;
+  uint32_t n = 0;
+  if (argc != 3 || !typed_array(env, argv[0], napi_uint32_array, &states, &states_len) ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[1], &n) != napi_ok ||
+      napi_get_value_bool(env, argv[2], &vectors) != napi_ok) {
+    napi_throw_type_error(env, NULL, "md5Lanes: expects (Uint32Array, Uint8Array[], boolean)");
+    return NULL;
+  }
+  if (n > MD5_MAX_LANES || states_len != 4 * (size_t)n) {
+    napi_throw_range_error(env, NULL, "md5Lanes: at most 64 lanes, and 4 state words for each");
+    return NULL;
+  }
+  const uint8_t *ptrs[MD5_MAX_LANES];
+  size_t blocks[MD5_MAX_LANES];
+  for (uint32_t l = 0; l < n; l++) {
+    napi_value item;
+    void *data;
+    size_t len;
+    if (napi_get_element(env, argv[1], l, &item) != napi_ok ||
+        !typed_array(env, item, napi_uint8_array, &data, &len) || len % 64 != 0) {
+      napi_throw_type_error(env, NULL, "md5Lanes: each lane is a Uint8Array of whole 64-byte blocks");
+      return NULL;
+    }
+    ptrs[l] = (const uint8_t *)data;
+    blocks[l] = len / 64;
+  }
+  md5_lanes((uint32_t *)states, ptrs, blocks, n, vectors ? 1 : 0);
+  return NULL;
+}
+
+static napi_value md5_vectorized_js(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  CHECK(env, napi_get_boolean(env, md5_lanes_vectorized() != 0, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   cairn_crc_init();
   napi_property_descriptor props[] = {
@@ -210,6 +259,8 @@ NAPI_MODULE_INIT() {
       {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},
       {"crc", NULL, crc, NULL, NULL, NULL, napi_default, NULL},
       {"crcCombine", NULL, crc_combine, NULL, NULL, NULL, napi_default, NULL},
+      {"md5Lanes", NULL, md5_lanes_js, NULL, NULL, NULL, napi_default, NULL},
+      {"md5Vectorized", NULL, md5_vectorized_js, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
     return NULL;

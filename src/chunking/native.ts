@@ -13,6 +13,13 @@ export interface NativeBinding {
   crc(kind: 0 | 1 | 2, data: Uint8Array, prev: bigint): bigint;
   /** The CRC of A||B from the CRCs of A and B and B's length. */
   crcCombine(kind: 0 | 1 | 2, a: bigint, b: bigint, lengthB: bigint): bigint;
+  /**
+   * Advances MD5 states (4 words each, in order) over whole 64-byte blocks, one
+   * lane of data per state; side by side in vector lanes if `vectors` and the CPU has them.
+   */
+  md5Lanes(states: Uint32Array, data: Uint8Array[], vectors: boolean): void;
+  /** Whether md5Lanes can use vector lanes here. */
+  md5Vectorized(): boolean;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,0 +1,293 @@
+/* MD5 over whole 64-byte blocks, one stream at a time or several side by side.
+ * MD5 is one serial chain per stream, so one stream cannot go faster than one
+ * core's chain; but several streams (the parts of multipart uploads, parallel
+ * PUTs) can share the core's vector lanes. With AVX-512VL each vector step has
+ * the same dependency chain as a scalar step, so eight lanes cost a little more
+ * than one. Padding and partial blocks are the caller's (src/compute/md5.ts). */
+#include "md5.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CAIRN_MD5_X86 1
+#endif
+
+static inline uint32_t rol32(uint32_t x, int s) { return (x << s) | (x >> (32 - s)); }
+
+/* In each step a + m + k does not depend on the previous step, only the
+ * function of b, c and d does: the empty asm keeps the compiler from folding
+ * that sum into the chain (one add more on the critical path costs 20%). */
+#define PIN(x) __asm__("" : "+r"(x))
+#define SF(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += ((c ^ d) & b) ^ d; a = rol32(a, s) + b; }
+#define SG(a, b, c, d, m, k, s) { a += (m) + (k); a += ~d & c; PIN(a); a += d & b; a = rol32(a, s) + b; }
+#define SH(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += (c ^ d) ^ b; a = rol32(a, s) + b; }
+#define SI(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += c ^ (b | ~d); a = rol32(a, s) + b; }
+
+void md5_blocks(uint32_t state[4], const uint8_t *p, size_t blocks) {
+  uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+  for (size_t n = 0; n < blocks; n++, p += 64) {
+    uint32_t w[16];
+    memcpy(w, p, 64); /* MD5 words are little-endian, as is every target we build for */
+    const uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
+    SF(a, b, c, d, w[0], 0xd76aa478u, 7);
+    SF(d, a, b, c, w[1], 0xe8c7b756u, 12);
+    SF(c, d, a, b, w[2], 0x242070dbu, 17);
+    SF(b, c, d, a, w[3], 0xc1bdceeeu, 22);
+    SF(a, b, c, d, w[4], 0xf57c0fafu, 7);
+    SF(d, a, b, c, w[5], 0x4787c62au, 12);
+    SF(c, d, a, b, w[6], 0xa8304613u, 17);
+    SF(b, c, d, a, w[7], 0xfd469501u, 22);
+    SF(a, b, c, d, w[8], 0x698098d8u, 7);
+    SF(d, a, b, c, w[9], 0x8b44f7afu, 12);
+    SF(c, d, a, b, w[10], 0xffff5bb1u, 17);
+    SF(b, c, d, a, w[11], 0x895cd7beu, 22);
+    SF(a, b, c, d, w[12], 0x6b901122u, 7);
+    SF(d, a, b, c, w[13], 0xfd987193u, 12);
+    SF(c, d, a, b, w[14], 0xa679438eu, 17);
+    SF(b, c, d, a, w[15], 0x49b40821u, 22);
+    SG(a, b, c, d, w[1], 0xf61e2562u, 5);
+    SG(d, a, b, c, w[6], 0xc040b340u, 9);
+    SG(c, d, a, b, w[11], 0x265e5a51u, 14);
+    SG(b, c, d, a, w[0], 0xe9b6c7aau, 20);
+    SG(a, b, c, d, w[5], 0xd62f105du, 5);
+    SG(d, a, b, c, w[10], 0x02441453u, 9);
+    SG(c, d, a, b, w[15], 0xd8a1e681u, 14);
+    SG(b, c, d, a, w[4], 0xe7d3fbc8u, 20);
+    SG(a, b, c, d, w[9], 0x21e1cde6u, 5);
+    SG(d, a, b, c, w[14], 0xc33707d6u, 9);
+    SG(c, d, a, b, w[3], 0xf4d50d87u, 14);
+    SG(b, c, d, a, w[8], 0x455a14edu, 20);
+    SG(a, b, c, d, w[13], 0xa9e3e905u, 5);
+    SG(d, a, b, c, w[2], 0xfcefa3f8u, 9);
+    SG(c, d, a, b, w[7], 0x676f02d9u, 14);
+    SG(b, c, d, a, w[12], 0x8d2a4c8au, 20);
+    SH(a, b, c, d, w[5], 0xfffa3942u, 4);
+    SH(d, a, b, c, w[8], 0x8771f681u, 11);
+    SH(c, d, a, b, w[11], 0x6d9d6122u, 16);
+    SH(b, c, d, a, w[14], 0xfde5380cu, 23);
+    SH(a, b, c, d, w[1], 0xa4beea44u, 4);
+    SH(d, a, b, c, w[4], 0x4bdecfa9u, 11);
+    SH(c, d, a, b, w[7], 0xf6bb4b60u, 16);
+    SH(b, c, d, a, w[10], 0xbebfbc70u, 23);
+    SH(a, b, c, d, w[13], 0x289b7ec6u, 4);
+    SH(d, a, b, c, w[0], 0xeaa127fau, 11);
+    SH(c, d, a, b, w[3], 0xd4ef3085u, 16);
+    SH(b, c, d, a, w[6], 0x04881d05u, 23);
+    SH(a, b, c, d, w[9], 0xd9d4d039u, 4);
+    SH(d, a, b, c, w[12], 0xe6db99e5u, 11);
+    SH(c, d, a, b, w[15], 0x1fa27cf8u, 16);
+    SH(b, c, d, a, w[2], 0xc4ac5665u, 23);
+    SI(a, b, c, d, w[0], 0xf4292244u, 6);
+    SI(d, a, b, c, w[7], 0x432aff97u, 10);
+    SI(c, d, a, b, w[14], 0xab9423a7u, 15);
+    SI(b, c, d, a, w[5], 0xfc93a039u, 21);
+    SI(a, b, c, d, w[12], 0x655b59c3u, 6);
+    SI(d, a, b, c, w[3], 0x8f0ccc92u, 10);
+    SI(c, d, a, b, w[10], 0xffeff47du, 15);
+    SI(b, c, d, a, w[1], 0x85845dd1u, 21);
+    SI(a, b, c, d, w[8], 0x6fa87e4fu, 6);
+    SI(d, a, b, c, w[15], 0xfe2ce6e0u, 10);
+    SI(c, d, a, b, w[6], 0xa3014314u, 15);
+    SI(b, c, d, a, w[13], 0x4e0811a1u, 21);
+    SI(a, b, c, d, w[4], 0xf7537e82u, 6);
+    SI(d, a, b, c, w[11], 0xbd3af235u, 10);
+    SI(c, d, a, b, w[2], 0x2ad7d2bbu, 15);
+    SI(b, c, d, a, w[9], 0xeb86d391u, 21);
+    a += a0;
+    b += b0;
+    c += c0;
+    d += d0;
+  }
+  state[0] = a;
+  state[1] = b;
+  state[2] = c;
+  state[3] = d;
+}
+
+#ifdef CAIRN_MD5_X86
+#define TARGET __attribute__((target("avx2,avx512f,avx512vl")))
+#define VPIN(x) __asm__("" : "+v"(x))
+/* The four round functions as vpternlogd truth tables of (b, c, d). */
+#define VSTEP(a, b, c, d, table, m, k, s)                                   \
+  {                                                                         \
+    a = _mm256_add_epi32(a, _mm256_add_epi32(m, _mm256_set1_epi32((int)(k)))); \
+    VPIN(a);                                                                \
+    a = _mm256_add_epi32(a, _mm256_ternarylogic_epi32(b, c, d, table));     \
+    a = _mm256_add_epi32(_mm256_rol_epi32(a, s), b);                        \
+  }
+#define VF(a, b, c, d, m, k, s) VSTEP(a, b, c, d, 0xca, m, k, s)
+#define VG(a, b, c, d, m, k, s) VSTEP(a, b, c, d, 0xe4, m, k, s)
+#define VH(a, b, c, d, m, k, s) VSTEP(a, b, c, d, 0x96, m, k, s)
+#define VI(a, b, c, d, m, k, s) VSTEP(a, b, c, d, 0x39, m, k, s)
+
+/* Words off..off+7 of eight blocks, turned into one vector per word. */
+TARGET static inline void transpose8(const uint8_t *const p[8], int off, __m256i out[8]) {
+  __m256i r[8], t[8], u[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_si256((const __m256i *)(p[i] + off));
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+    u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+    u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int i = 0; i < 4; i++) {
+    out[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+    out[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+  }
+}
+
+/* Up to eight lanes until at most one has blocks left. A lane with none reads
+ * a block of zeros and keeps its state. Returns the blocks done in each lane. */
+TARGET static void md5_x8(uint32_t *states, const uint8_t **ptrs, size_t *blocks, size_t n) {
+  static const uint8_t zeros[64];
+  uint32_t sa[8] = {0}, sb[8] = {0}, sc[8] = {0}, sd[8] = {0};
+  for (size_t l = 0; l < n; l++) {
+    sa[l] = states[4 * l];
+    sb[l] = states[4 * l + 1];
+    sc[l] = states[4 * l + 2];
+    sd[l] = states[4 * l + 3];
+  }
+  __m256i a = _mm256_loadu_si256((const __m256i *)sa), b = _mm256_loadu_si256((const __m256i *)sb);
+  __m256i c = _mm256_loadu_si256((const __m256i *)sc), d = _mm256_loadu_si256((const __m256i *)sd);
+  const uint8_t *p[8];
+  for (;;) {
+    __mmask8 active = 0;
+    int live = 0;
+    for (size_t l = 0; l < 8; l++) {
+      if (l < n && blocks[l] > 0) {
+        active |= (__mmask8)(1u << l);
+        p[l] = ptrs[l];
+        live++;
+      } else {
+        p[l] = zeros;
+      }
+    }
+    if (live < 2) break;
+    __m256i m[16];
+    transpose8(p, 0, m);
+    transpose8(p, 32, m + 8);
+    const __m256i a0 = a, b0 = b, c0 = c, d0 = d;
+    VF(a, b, c, d, m[0], 0xd76aa478u, 7);
+    VF(d, a, b, c, m[1], 0xe8c7b756u, 12);
+    VF(c, d, a, b, m[2], 0x242070dbu, 17);
+    VF(b, c, d, a, m[3], 0xc1bdceeeu, 22);
+    VF(a, b, c, d, m[4], 0xf57c0fafu, 7);
+    VF(d, a, b, c, m[5], 0x4787c62au, 12);
+    VF(c, d, a, b, m[6], 0xa8304613u, 17);
+    VF(b, c, d, a, m[7], 0xfd469501u, 22);
+    VF(a, b, c, d, m[8], 0x698098d8u, 7);
+    VF(d, a, b, c, m[9], 0x8b44f7afu, 12);
+    VF(c, d, a, b, m[10], 0xffff5bb1u, 17);
+    VF(b, c, d, a, m[11], 0x895cd7beu, 22);
+    VF(a, b, c, d, m[12], 0x6b901122u, 7);
+    VF(d, a, b, c, m[13], 0xfd987193u, 12);
+    VF(c, d, a, b, m[14], 0xa679438eu, 17);
+    VF(b, c, d, a, m[15], 0x49b40821u, 22);
+    VG(a, b, c, d, m[1], 0xf61e2562u, 5);
+    VG(d, a, b, c, m[6], 0xc040b340u, 9);
+    VG(c, d, a, b, m[11], 0x265e5a51u, 14);
+    VG(b, c, d, a, m[0], 0xe9b6c7aau, 20);
+    VG(a, b, c, d, m[5], 0xd62f105du, 5);
+    VG(d, a, b, c, m[10], 0x02441453u, 9);
+    VG(c, d, a, b, m[15], 0xd8a1e681u, 14);
+    VG(b, c, d, a, m[4], 0xe7d3fbc8u, 20);
+    VG(a, b, c, d, m[9], 0x21e1cde6u, 5);
+    VG(d, a, b, c, m[14], 0xc33707d6u, 9);
+    VG(c, d, a, b, m[3], 0xf4d50d87u, 14);
+    VG(b, c, d, a, m[8], 0x455a14edu, 20);
+    VG(a, b, c, d, m[13], 0xa9e3e905u, 5);
+    VG(d, a, b, c, m[2], 0xfcefa3f8u, 9);
+    VG(c, d, a, b, m[7], 0x676f02d9u, 14);
+    VG(b, c, d, a, m[12], 0x8d2a4c8au, 20);
+    VH(a, b, c, d, m[5], 0xfffa3942u, 4);
+    VH(d, a, b, c, m[8], 0x8771f681u, 11);
+    VH(c, d, a, b, m[11], 0x6d9d6122u, 16);
+    VH(b, c, d, a, m[14], 0xfde5380cu, 23);
+    VH(a, b, c, d, m[1], 0xa4beea44u, 4);
+    VH(d, a, b, c, m[4], 0x4bdecfa9u, 11);
+    VH(c, d, a, b, m[7], 0xf6bb4b60u, 16);
+    VH(b, c, d, a, m[10], 0xbebfbc70u, 23);
+    VH(a, b, c, d, m[13], 0x289b7ec6u, 4);
+    VH(d, a, b, c, m[0], 0xeaa127fau, 11);
+    VH(c, d, a, b, m[3], 0xd4ef3085u, 16);
+    VH(b, c, d, a, m[6], 0x04881d05u, 23);
+    VH(a, b, c, d, m[9], 0xd9d4d039u, 4);
+    VH(d, a, b, c, m[12], 0xe6db99e5u, 11);
+    VH(c, d, a, b, m[15], 0x1fa27cf8u, 16);
+    VH(b, c, d, a, m[2], 0xc4ac5665u, 23);
+    VI(a, b, c, d, m[0], 0xf4292244u, 6);
+    VI(d, a, b, c, m[7], 0x432aff97u, 10);
+    VI(c, d, a, b, m[14], 0xab9423a7u, 15);
+    VI(b, c, d, a, m[5], 0xfc93a039u, 21);
+    VI(a, b, c, d, m[12], 0x655b59c3u, 6);
+    VI(d, a, b, c, m[3], 0x8f0ccc92u, 10);
+    VI(c, d, a, b, m[10], 0xffeff47du, 15);
+    VI(b, c, d, a, m[1], 0x85845dd1u, 21);
+    VI(a, b, c, d, m[8], 0x6fa87e4fu, 6);
+    VI(d, a, b, c, m[15], 0xfe2ce6e0u, 10);
+    VI(c, d, a, b, m[6], 0xa3014314u, 15);
+    VI(b, c, d, a, m[13], 0x4e0811a1u, 21);
+    VI(a, b, c, d, m[4], 0xf7537e82u, 6);
+    VI(d, a, b, c, m[11], 0xbd3af235u, 10);
+    VI(c, d, a, b, m[2], 0x2ad7d2bbu, 15);
+    VI(b, c, d, a, m[9], 0xeb86d391u, 21);
+    a = _mm256_mask_add_epi32(a0, active, a, a0);
+    b = _mm256_mask_add_epi32(b0, active, b, b0);
+    c = _mm256_mask_add_epi32(c0, active, c, c0);
+    d = _mm256_mask_add_epi32(d0, active, d, d0);
+    for (size_t l = 0; l < n; l++) {
+      if (active & (1u << l)) {
+        ptrs[l] += 64;
+        blocks[l]--;
+      }
+    }
+  }
+  _mm256_storeu_si256((__m256i *)sa, a);
+  _mm256_storeu_si256((__m256i *)sb, b);
+  _mm256_storeu_si256((__m256i *)sc, c);
+  _mm256_storeu_si256((__m256i *)sd, d);
+  for (size_t l = 0; l < n; l++) {
+    states[4 * l] = sa[l];
+    states[4 * l + 1] = sb[l];
+    states[4 * l + 2] = sc[l];
+    states[4 * l + 3] = sd[l];
+  }
+}
+#endif
+
+int md5_lanes_vectorized(void) {
+#ifdef CAIRN_MD5_X86
+  static int known = -1;
+  if (known < 0) {
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  }
+  return known;
+#else
+  return 0;
+#endif
+}
+
+void md5_lanes(uint32_t *states, const uint8_t **ptrs, size_t *blocks, size_t n, int vectors) {
+#ifdef CAIRN_MD5_X86
+  if (vectors && md5_lanes_vectorized()) {
+    for (size_t first = 0; first < n; first += 8) {
+      const size_t group = n - first < 8 ? n - first : 8;
+      md5_x8(states + 4 * first, ptrs + first, blocks + first, group);
+    }
+  }
+#else
+  (void)vectors;
+#endif
+  /* Whatever the vectors left: one lane of a group, or everything without them. */
+  for (size_t l = 0; l < n; l++) {
+    if (blocks[l] > 0) md5_blocks(states + 4 * l, ptrs[l], blocks[l]);
+    ptrs[l] += 64 * blocks[l];
+    blocks[l] = 0;
+  }
+}
