@@ -13,6 +13,74 @@
 #define CAIRN_MD5_X86 1
 #endif
 
+/* The 64 steps, for the scalar and the vector loop alike: round function,
+ * the registers in turn, message word, constant, rotation. */
+#define MD5_STEPS(RF, RG, RH, RI, M) \
+  RF(a, b, c, d, M[0], 0xd76aa478u, 7) \
+  RF(d, a, b, c, M[1], 0xe8c7b756u, 12) \
+  RF(c, d, a, b, M[2], 0x242070dbu, 17) \
+  RF(b, c, d, a, M[3], 0xc1bdceeeu, 22) \
+  RF(a, b, c, d, M[4], 0xf57c0fafu, 7) \
+  RF(d, a, b, c, M[5], 0x4787c62au, 12) \
+  RF(c, d, a, b, M[6], 0xa8304613u, 17) \
+  RF(b, c, d, a, M[7], 0xfd469501u, 22) \
+  RF(a, b, c, d, M[8], 0x698098d8u, 7) \
+  RF(d, a, b, c, M[9], 0x8b44f7afu, 12) \
+  RF(c, d, a, b, M[10], 0xffff5bb1u, 17) \
+  RF(b, c, d, a, M[11], 0x895cd7beu, 22) \
+  RF(a, b, c, d, M[12], 0x6b901122u, 7) \
+  RF(d, a, b, c, M[13], 0xfd987193u, 12) \
+  RF(c, d, a, b, M[14], 0xa679438eu, 17) \
+  RF(b, c, d, a, M[15], 0x49b40821u, 22) \
+  RG(a, b, c, d, M[1], 0xf61e2562u, 5) \
+  RG(d, a, b, c, M[6], 0xc040b340u, 9) \
+  RG(c, d, a, b, M[11], 0x265e5a51u, 14) \
+  RG(b, c, d, a, M[0], 0xe9b6c7aau, 20) \
+  RG(a, b, c, d, M[5], 0xd62f105du, 5) \
+  RG(d, a, b, c, M[10], 0x02441453u, 9) \
+  RG(c, d, a, b, M[15], 0xd8a1e681u, 14) \
+  RG(b, c, d, a, M[4], 0xe7d3fbc8u, 20) \
+  RG(a, b, c, d, M[9], 0x21e1cde6u, 5) \
+  RG(d, a, b, c, M[14], 0xc33707d6u, 9) \
+  RG(c, d, a, b, M[3], 0xf4d50d87u, 14) \
+  RG(b, c, d, a, M[8], 0x455a14edu, 20) \
+  RG(a, b, c, d, M[13], 0xa9e3e905u, 5) \
+  RG(d, a, b, c, M[2], 0xfcefa3f8u, 9) \
+  RG(c, d, a, b, M[7], 0x676f02d9u, 14) \
+  RG(b, c, d, a, M[12], 0x8d2a4c8au, 20) \
+  RH(a, b, c, d, M[5], 0xfffa3942u, 4) \
+  RH(d, a, b, c, M[8], 0x8771f681u, 11) \
+  RH(c, d, a, b, M[11], 0x6d9d6122u, 16) \
+  RH(b, c, d, a, M[14], 0xfde5380cu, 23) \
+  RH(a, b, c, d, M[1], 0xa4beea44u, 4) \
+  RH(d, a, b, c, M[4], 0x4bdecfa9u, 11) \
+  RH(c, d, a, b, M[7], 0xf6bb4b60u, 16) \
+  RH(b, c, d, a, M[10], 0xbebfbc70u, 23) \
+  RH(a, b, c, d, M[13], 0x289b7ec6u, 4) \
+  RH(d, a, b, c, M[0], 0xeaa127fau, 11) \
+  RH(c, d, a, b, M[3], 0xd4ef3085u, 16) \
+  RH(b, c, d, a, M[6], 0x04881d05u, 23) \
+  RH(a, b, c, d, M[9], 0xd9d4d039u, 4) \
+  RH(d, a, b, c, M[12], 0xe6db99e5u, 11) \
+  RH(c, d, a, b, M[15], 0x1fa27cf8u, 16) \
+  RH(b, c, d, a, M[2], 0xc4ac5665u, 23) \
+  RI(a, b, c, d, M[0], 0xf4292244u, 6) \
+  RI(d, a, b, c, M[7], 0x432aff97u, 10) \
+  RI(c, d, a, b, M[14], 0xab9423a7u, 15) \
+  RI(b, c, d, a, M[5], 0xfc93a039u, 21) \
+  RI(a, b, c, d, M[12], 0x655b59c3u, 6) \
+  RI(d, a, b, c, M[3], 0x8f0ccc92u, 10) \
+  RI(c, d, a, b, M[10], 0xffeff47du, 15) \
+  RI(b, c, d, a, M[1], 0x85845dd1u, 21) \
+  RI(a, b, c, d, M[8], 0x6fa87e4fu, 6) \
+  RI(d, a, b, c, M[15], 0xfe2ce6e0u, 10) \
+  RI(c, d, a, b, M[6], 0xa3014314u, 15) \
+  RI(b, c, d, a, M[13], 0x4e0811a1u, 21) \
+  RI(a, b, c, d, M[4], 0xf7537e82u, 6) \
+  RI(d, a, b, c, M[11], 0xbd3af235u, 10) \
+  RI(c, d, a, b, M[2], 0x2ad7d2bbu, 15) \
+  RI(b, c, d, a, M[9], 0xeb86d391u, 21)
+
 static inline uint32_t rol32(uint32_t x, int s) { return (x << s) | (x >> (32 - s)); }
 
 /* In each step a + m + k does not depend on the previous step, only the
@@ -30,70 +98,7 @@ void md5_blocks(uint32_t state[4], const uint8_t *p, size_t blocks) {
     uint32_t w[16];
     memcpy(w, p, 64); /* MD5 words are little-endian, as is every target we build for */
     const uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
-    SF(a, b, c, d, w[0], 0xd76aa478u, 7);
-    SF(d, a, b, c, w[1], 0xe8c7b756u, 12);
-    SF(c, d, a, b, w[2], 0x242070dbu, 17);
-    SF(b, c, d, a, w[3], 0xc1bdceeeu, 22);
-    SF(a, b, c, d, w[4], 0xf57c0fafu, 7);
-    SF(d, a, b, c, w[5], 0x4787c62au, 12);
-    SF(c, d, a, b, w[6], 0xa8304613u, 17);
-    SF(b, c, d, a, w[7], 0xfd469501u, 22);
-    SF(a, b, c, d, w[8], 0x698098d8u, 7);
-    SF(d, a, b, c, w[9], 0x8b44f7afu, 12);
-    SF(c, d, a, b, w[10], 0xffff5bb1u, 17);
-    SF(b, c, d, a, w[11], 0x895cd7beu, 22);
-    SF(a, b, c, d, w[12], 0x6b901122u, 7);
-    SF(d, a, b, c, w[13], 0xfd987193u, 12);
-    SF(c, d, a, b, w[14], 0xa679438eu, 17);
-    SF(b, c, d, a, w[15], 0x49b40821u, 22);
-    SG(a, b, c, d, w[1], 0xf61e2562u, 5);
-    SG(d, a, b, c, w[6], 0xc040b340u, 9);
-    SG(c, d, a, b, w[11], 0x265e5a51u, 14);
-    SG(b, c, d, a, w[0], 0xe9b6c7aau, 20);
-    SG(a, b, c, d, w[5], 0xd62f105du, 5);
-    SG(d, a, b, c, w[10], 0x02441453u, 9);
-    SG(c, d, a, b, w[15], 0xd8a1e681u, 14);
-    SG(b, c, d, a, w[4], 0xe7d3fbc8u, 20);
-    SG(a, b, c, d, w[9], 0x21e1cde6u, 5);
-    SG(d, a, b, c, w[14], 0xc33707d6u, 9);
-    SG(c, d, a, b, w[3], 0xf4d50d87u, 14);
-    SG(b, c, d, a, w[8], 0x455a14edu, 20);
-    SG(a, b, c, d, w[13], 0xa9e3e905u, 5);
-    SG(d, a, b, c, w[2], 0xfcefa3f8u, 9);
-    SG(c, d, a, b, w[7], 0x676f02d9u, 14);
-    SG(b, c, d, a, w[12], 0x8d2a4c8au, 20);
-    SH(a, b, c, d, w[5], 0xfffa3942u, 4);
-    SH(d, a, b, c, w[8], 0x8771f681u, 11);
-    SH(c, d, a, b, w[11], 0x6d9d6122u, 16);
-    SH(b, c, d, a, w[14], 0xfde5380cu, 23);
-    SH(a, b, c, d, w[1], 0xa4beea44u, 4);
-    SH(d, a, b, c, w[4], 0x4bdecfa9u, 11);
-    SH(c, d, a, b, w[7], 0xf6bb4b60u, 16);
-    SH(b, c, d, a, w[10], 0xbebfbc70u, 23);
-    SH(a, b, c, d, w[13], 0x289b7ec6u, 4);
-    SH(d, a, b, c, w[0], 0xeaa127fau, 11);
-    SH(c, d, a, b, w[3], 0xd4ef3085u, 16);
-    SH(b, c, d, a, w[6], 0x04881d05u, 23);
-    SH(a, b, c, d, w[9], 0xd9d4d039u, 4);
-    SH(d, a, b, c, w[12], 0xe6db99e5u, 11);
-    SH(c, d, a, b, w[15], 0x1fa27cf8u, 16);
-    SH(b, c, d, a, w[2], 0xc4ac5665u, 23);
-    SI(a, b, c, d, w[0], 0xf4292244u, 6);
-    SI(d, a, b, c, w[7], 0x432aff97u, 10);
-    SI(c, d, a, b, w[14], 0xab9423a7u, 15);
-    SI(b, c, d, a, w[5], 0xfc93a039u, 21);
-    SI(a, b, c, d, w[12], 0x655b59c3u, 6);
-    SI(d, a, b, c, w[3], 0x8f0ccc92u, 10);
-    SI(c, d, a, b, w[10], 0xffeff47du, 15);
-    SI(b, c, d, a, w[1], 0x85845dd1u, 21);
-    SI(a, b, c, d, w[8], 0x6fa87e4fu, 6);
-    SI(d, a, b, c, w[15], 0xfe2ce6e0u, 10);
-    SI(c, d, a, b, w[6], 0xa3014314u, 15);
-    SI(b, c, d, a, w[13], 0x4e0811a1u, 21);
-    SI(a, b, c, d, w[4], 0xf7537e82u, 6);
-    SI(d, a, b, c, w[11], 0xbd3af235u, 10);
-    SI(c, d, a, b, w[2], 0x2ad7d2bbu, 15);
-    SI(b, c, d, a, w[9], 0xeb86d391u, 21);
+    MD5_STEPS(SF, SG, SH, SI, w)
     a += a0;
     b += b0;
     c += c0;
@@ -142,7 +147,8 @@ TARGET static inline void transpose8(const uint8_t *const p[8], int off, __m256i
 }
 
 /* Up to eight lanes until at most one has blocks left. A lane with none reads
- * a block of zeros and keeps its state. Returns the blocks done in each lane. */
+ * a block of zeros and keeps its state. ptrs and blocks are left where each
+ * lane stopped, for the scalar loop to finish. */
 TARGET static void md5_x8(uint32_t *states, const uint8_t **ptrs, size_t *blocks, size_t n) {
   static const uint8_t zeros[64];
   uint32_t sa[8] = {0}, sb[8] = {0}, sc[8] = {0}, sd[8] = {0};
@@ -172,70 +178,7 @@ TARGET static void md5_x8(uint32_t *states, const uint8_t **ptrs, size_t *blocks
     transpose8(p, 0, m);
     transpose8(p, 32, m + 8);
     const __m256i a0 = a, b0 = b, c0 = c, d0 = d;
-    VF(a, b, c, d, m[0], 0xd76aa478u, 7);
-    VF(d, a, b, c, m[1], 0xe8c7b756u, 12);
-    VF(c, d, a, b, m[2], 0x242070dbu, 17);
-    VF(b, c, d, a, m[3], 0xc1bdceeeu, 22);
-    VF(a, b, c, d, m[4], 0xf57c0fafu, 7);
-    VF(d, a, b, c, m[5], 0x4787c62au, 12);
-    VF(c, d, a, b, m[6], 0xa8304613u, 17);
-    VF(b, c, d, a, m[7], 0xfd469501u, 22);
-    VF(a, b, c, d, m[8], 0x698098d8u, 7);
-    VF(d, a, b, c, m[9], 0x8b44f7afu, 12);
-    VF(c, d, a, b, m[10], 0xffff5bb1u, 17);
-    VF(b, c, d, a, m[11], 0x895cd7beu, 22);
-    VF(a, b, c, d, m[12], 0x6b901122u, 7);
-    VF(d, a, b, c, m[13], 0xfd987193u, 12);
-    VF(c, d, a, b, m[14], 0xa679438eu, 17);
-    VF(b, c, d, a, m[15], 0x49b40821u, 22);
-    VG(a, b, c, d, m[1], 0xf61e2562u, 5);
-    VG(d, a, b, c, m[6], 0xc040b340u, 9);
-    VG(c, d, a, b, m[11], 0x265e5a51u, 14);
-    VG(b, c, d, a, m[0], 0xe9b6c7aau, 20);
-    VG(a, b, c, d, m[5], 0xd62f105du, 5);
-    VG(d, a, b, c, m[10], 0x02441453u, 9);
-    VG(c, d, a, b, m[15], 0xd8a1e681u, 14);
-    VG(b, c, d, a, m[4], 0xe7d3fbc8u, 20);
-    VG(a, b, c, d, m[9], 0x21e1cde6u, 5);
-    VG(d, a, b, c, m[14], 0xc33707d6u, 9);
-    VG(c, d, a, b, m[3], 0xf4d50d87u, 14);
-    VG(b, c, d, a, m[8], 0x455a14edu, 20);
-    VG(a, b, c, d, m[13], 0xa9e3e905u, 5);
-    VG(d, a, b, c, m[2], 0xfcefa3f8u, 9);
-    VG(c, d, a, b, m[7], 0x676f02d9u, 14);
-    VG(b, c, d, a, m[12], 0x8d2a4c8au, 20);
-    VH(a, b, c, d, m[5], 0xfffa3942u, 4);
-    VH(d, a, b, c, m[8], 0x8771f681u, 11);
-    VH(c, d, a, b, m[11], 0x6d9d6122u, 16);
-    VH(b, c, d, a, m[14], 0xfde5380cu, 23);
-    VH(a, b, c, d, m[1], 0xa4beea44u, 4);
-    VH(d, a, b, c, m[4], 0x4bdecfa9u, 11);
-    VH(c, d, a, b, m[7], 0xf6bb4b60u, 16);
-    VH(b, c, d, a, m[10], 0xbebfbc70u, 23);
-    VH(a, b, c, d, m[13], 0x289b7ec6u, 4);
-    VH(d, a, b, c, m[0], 0xeaa127fau, 11);
-    VH(c, d, a, b, m[3], 0xd4ef3085u, 16);
-    VH(b, c, d, a, m[6], 0x04881d05u, 23);
-    VH(a, b, c, d, m[9], 0xd9d4d039u, 4);
-    VH(d, a, b, c, m[12], 0xe6db99e5u, 11);
-    VH(c, d, a, b, m[15], 0x1fa27cf8u, 16);
-    VH(b, c, d, a, m[2], 0xc4ac5665u, 23);
-    VI(a, b, c, d, m[0], 0xf4292244u, 6);
-    VI(d, a, b, c, m[7], 0x432aff97u, 10);
-    VI(c, d, a, b, m[14], 0xab9423a7u, 15);
-    VI(b, c, d, a, m[5], 0xfc93a039u, 21);
-    VI(a, b, c, d, m[12], 0x655b59c3u, 6);
-    VI(d, a, b, c, m[3], 0x8f0ccc92u, 10);
-    VI(c, d, a, b, m[10], 0xffeff47du, 15);
-    VI(b, c, d, a, m[1], 0x85845dd1u, 21);
-    VI(a, b, c, d, m[8], 0x6fa87e4fu, 6);
-    VI(d, a, b, c, m[15], 0xfe2ce6e0u, 10);
-    VI(c, d, a, b, m[6], 0xa3014314u, 15);
-    VI(b, c, d, a, m[13], 0x4e0811a1u, 21);
-    VI(a, b, c, d, m[4], 0xf7537e82u, 6);
-    VI(d, a, b, c, m[11], 0xbd3af235u, 10);
-    VI(c, d, a, b, m[2], 0x2ad7d2bbu, 15);
-    VI(b, c, d, a, m[9], 0xeb86d391u, 21);
+    MD5_STEPS(VF, VG, VH, VI, m)
     a = _mm256_mask_add_epi32(a0, active, a, a0);
     b = _mm256_mask_add_epi32(b0, active, b, b0);
     c = _mm256_mask_add_epi32(c0, active, c, c0);

@@ -42,18 +42,17 @@ function fingerprints(job: FingerprintJob): JobResult {
 }
 
 /** SHA-256 digests of whole streams (of signed payloads), by stream. */
-const digests = new Map<string, Hash>();
+const sha256s = new Map<number, Hash>();
 
 function digestUpdate(job: DigestJob): JobResult | Promise<JobResult> {
   if (job.algorithm === 'md5') return queueMd5(job);
-  const id = `${job.algorithm}:${job.stream}`;
-  let h = digests.get(id);
-  if (job.first) digests.set(id, (h = createHash(job.algorithm)));
+  let h = sha256s.get(job.stream);
+  if (job.first) sha256s.set(job.stream, (h = createHash('sha256')));
   // A replaced worker has no state for a stream begun elsewhere: a digest of part of it would be wrong.
-  if (!h) throw new Error(`${job.algorithm} state of stream ${job.stream} is lost`);
+  if (!h) throw new Error(`sha256 state of stream ${job.stream} is lost`);
   if (job.data) h.update(job.data);
   if (job.final) {
-    digests.delete(id);
+    sha256s.delete(job.stream);
     return { value: h.digest() };
   }
   return { value: null };
@@ -71,10 +70,10 @@ interface Md5Work {
 let md5Queue: Md5Work[] = [];
 
 /**
- * MD5 jobs wait for the messages that came with them: the updates of several
- * streams then go through the vector lanes together, for little more than the
- * cost of one (four parts of a multipart upload in flight: a quarter of the
- * CPU). Each stream's jobs still run in the order they came.
+ * MD5 jobs wait for the messages that came with them: when several streams'
+ * updates are queued (a saturated worker), they go through the vector lanes
+ * together, for little more than the cost of one. Each stream's jobs still
+ * run in the order they came.
  */
 function queueMd5(job: DigestJob): Promise<JobResult> {
   return new Promise((resolve, reject) => {
