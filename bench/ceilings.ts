@@ -3,10 +3,18 @@ import { createCutFinder, cutCapacity } from '../src/chunking/cut-finder.js';
 import type { ChunkingParameters } from '../src/chunking/parameters.js';
 import { ChunkCodec } from '../src/compute/codec.js';
 import { native } from '../src/chunking/native.js';
+import { fingerprintAll } from '../src/chunking/fingerprint.js';
+import { Md5State, md5Update } from '../src/chunking/md5.js';
 
 export interface Ceilings {
+  /** OpenSSL through node:crypto, one chunk at a time. */
   sha256: number;
+  /** The store's fingerprints: a batch of chunks side by side (native/src/sha256.c). */
+  sha256Batch: number;
+  /** OpenSSL through node:crypto, one stream. */
   md5: number;
+  /** The store's ETag MD5, one stream (native/src/md5.c). */
+  md5Native: number;
   zstd: number;
   zstdRatio: number;
   xxh64: number;
@@ -32,7 +40,10 @@ export function ceilings(sample: Buffer, random: Buffer, chunking: ChunkingParam
   const sha256 = mbps(sample.length, () => {
     for (let o = 0; o < sample.length; o += chunk) createHash('sha256').update(sample.subarray(o, o + chunk)).digest();
   });
+  const ends = new Uint32Array(Math.floor(sample.length / chunk)).map((_, i) => (i + 1) * chunk);
+  const sha256Batch = mbps(sample.length, () => fingerprintAll(sample, ends));
   const md5 = mbps(sample.length, () => createHash('md5').update(sample).digest());
+  const md5Native = mbps(sample.length, () => md5Update([{ state: new Md5State(), data: sample }]));
   const codec = new ChunkCodec(level);
   const out = Buffer.allocUnsafe(2 * chunk);
   let stored = 0;
@@ -48,7 +59,9 @@ export function ceilings(sample: Buffer, random: Buffer, chunking: ChunkingParam
   const ref = createCutFinder(chunking, 'reference');
   return {
     sha256,
+    sha256Batch,
     md5,
+    md5Native,
     zstd,
     zstdRatio: sample.length / stored,
     xxh64,

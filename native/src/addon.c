@@ -14,6 +14,7 @@
 #include "crc.h"
 #include "gear_cdc.h"
 #include "md5.h"
+#include "sha256.h"
 #include "xxh64.h"
 
 #define CHECK(env, call)                                  \
@@ -250,6 +251,34 @@ static napi_value md5_vectorized_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#define SHA256_LANES 4
+
+/* sha256Chunks(data: Uint8Array, ends: Uint32Array, out: Uint8Array(32 * ends.length))
+ *   -> false (out untouched) when the CPU lacks SHA-NI */
+static napi_value sha256_chunks_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data, *ends, *out;
+  size_t data_len, n, out_len;
+  if (argc != 3 || !typed_array(env, argv[0], napi_uint8_array, &data, &data_len) ||
+      !typed_array(env, argv[1], napi_uint32_array, &ends, &n) ||
+      !typed_array(env, argv[2], napi_uint8_array, &out, &out_len)) {
+    napi_throw_type_error(env, NULL, "sha256Chunks: expects (Uint8Array, Uint32Array, Uint8Array)");
+    return NULL;
+  }
+  const uint32_t *e = (const uint32_t *)ends;
+  bool ok = out_len >= 32 * n;
+  for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
+  if (!ok) {
+    napi_throw_range_error(env, NULL, "sha256Chunks: ends must rise within data, and out hold 32 bytes for each");
+    return NULL;
+  }
+  napi_value result;
+  CHECK(env, napi_get_boolean(env, sha256_chunks((const uint8_t *)data, e, n, (uint8_t *)out, SHA256_LANES) != 0, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   cairn_crc_init();
   napi_property_descriptor props[] = {
@@ -261,6 +290,7 @@ NAPI_MODULE_INIT() {
       {"crcCombine", NULL, crc_combine, NULL, NULL, NULL, napi_default, NULL},
       {"md5Lanes", NULL, md5_lanes_js, NULL, NULL, NULL, napi_default, NULL},
       {"md5Vectorized", NULL, md5_vectorized_js, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Chunks", NULL, sha256_chunks_js, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
     return NULL;

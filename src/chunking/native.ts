@@ -20,6 +20,12 @@ export interface NativeBinding {
   md5Lanes(states: Uint32Array, data: Uint8Array[], vectors: boolean): void;
   /** Whether md5Lanes can use vector lanes here. */
   md5Vectorized(): boolean;
+  /**
+   * The SHA-256 of each chunk of data ending at ends[i] (the first starts at 0)
+   * into out, 32 bytes each, several chunks side by side. False, with out
+   * untouched, when the CPU lacks the SHA extensions.
+   */
+  sha256Chunks(data: Uint8Array, ends: Uint32Array, out: Uint8Array): boolean;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,0 +1,17 @@
+#ifndef CAIRN_SHA256_H
+#define CAIRN_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whether this CPU has the SHA extensions sha256_chunks needs. */
+int sha256_available(void);
+
+/*
+ * The SHA-256 of each chunk of data ending at ends[i] (the first starts at 0),
+ * 32 bytes each into out, with up to `lanes` (1-3) chunks hashed side by side.
+ * Returns 0, touching nothing, if the CPU lacks SHA-NI.
+ */
+int sha256_chunks(const uint8_t *data, const uint32_t *ends, size_t n, uint8_t *out, int lanes);
+
+#endif
