@@ -149,13 +149,19 @@ function encode(job: EncodeJob): JobResult {
   return { value, transfer: [storedLengths.buffer, codecIds.buffer] };
 }
 
-/** Checks and decodes records of one span read from a container, in order. */
+/**
+ * Checks and decodes records of one span read from a container, in order.
+ * Fingerprints are checked after the decoding, all chunks side by side (see
+ * fingerprintAll); the first bad chunk, by position, is the one reported.
+ */
 function decode(job: DecodeJob): JobResult {
   const n = job.records.length / 2;
   const out = Buffer.from(job.out.buffer, job.out.byteOffset, job.out.byteLength);
   const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
+  const ends = new Uint32Array(n);
   let o = 0;
-  for (let i = 0; i < n; i++) {
+  let failed: CorruptRecordError | null = null;
+  for (let i = 0; i < n && !failed; i++) {
     const at = job.records[2 * i]!;
     const rawLength = job.records[2 * i + 1]!;
     const expected = job.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES);
@@ -166,20 +172,32 @@ function decode(job: DecodeJob): JobResult {
       const payload = span.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + h.storedLength);
       if (payload.length !== h.storedLength) throw new FormatError('record payload truncated');
       if (xxh64(payload) !== h.payloadChecksum) throw new FormatError('record payload checksum mismatch');
-      const dst = out.subarray(o, o + rawLength);
-      codecAt(0).decodeInto(h.codec, payload, dst);
-      if (job.verifyFingerprints && !createHash('sha256').update(dst).digest().equals(expected)) {
-        throw new FormatError('chunk does not hash to its fingerprint');
-      }
+      codecAt(0).decodeInto(h.codec, payload, out.subarray(o, o + rawLength));
     } catch (err) {
-      if (err instanceof FormatError || err instanceof CodecError) {
-        throw new CorruptRecordError(err.message, i);
-      }
-      throw err;
+      if (!(err instanceof FormatError || err instanceof CodecError)) throw err;
+      failed = new CorruptRecordError(err.message, i);
+      break;
     }
     o += rawLength;
+    ends[i] = o;
   }
+  if (job.verifyFingerprints) {
+    const decoded = failed ? failed.index : n;
+    const bad = firstMismatch(out, ends.subarray(0, decoded), job.fingerprints);
+    if (bad >= 0) throw new CorruptRecordError('chunk does not hash to its fingerprint', bad);
+  }
+  if (failed) throw failed;
   return { value: o };
+}
+
+/** The index of the first chunk of data (ending at each of ends) whose SHA-256 is not its expected fingerprint, or -1. */
+function firstMismatch(data: Uint8Array, ends: Uint32Array, expected: Uint8Array): number {
+  const actual = fingerprintAll(data, ends);
+  for (let i = 0; i < ends.length; i++) {
+    const a = i * FINGERPRINT_BYTES;
+    if (Buffer.compare(actual.subarray(a, a + FINGERPRINT_BYTES), expected.subarray(a, a + FINGERPRINT_BYTES)) !== 0) return i;
+  }
+  return -1;
 }
 
 /**
@@ -188,35 +206,36 @@ function decode(job: DecodeJob): JobResult {
  * cannot write past it, so a hostile frame cannot inflate memory) and must
  * hash to its fingerprint. The first bad chunk fails the whole job.
  */
+/** Chunks are decoded into this, a group at a time, and their fingerprints checked side by side. */
+const ADMIT_GROUP_BYTES = 8 << 20;
 let admitScratch = Buffer.alloc(0);
 function admit(job: AdmitJob): JobResult {
   const frame = Buffer.from(job.frame.buffer, job.frame.byteOffset, job.frame.byteLength);
   const c = job.chunks;
+  const n = c.length / ADMIT_FIELDS;
   let outBytes = 0;
   for (let i = 0; i < c.length; i += ADMIT_FIELDS) if (c[i + 5] === 1) outBytes += RECORD_HEADER_BYTES + c[i + 2]!;
+  // Raw lengths are the sender's claims (highly compressible payloads can claim
+  // a lot), so the scratch holds a bounded group of chunks, never the whole frame.
+  for (let first = 0; first < n; ) {
+    let groupBytes = 0;
+    let end = first;
+    while (end < n && (end === first || groupBytes + c[end * ADMIT_FIELDS + 1]! <= ADMIT_GROUP_BYTES)) groupBytes += c[end++ * ADMIT_FIELDS + 1]!;
+    admitGroup(frame, c, first, end, groupBytes);
+    first = end;
+  }
   const out = Buffer.allocUnsafeSlow(outBytes);
   let o = 0;
   for (let i = 0; i < c.length; i += ADMIT_FIELDS) {
     const [fpAt, rawLength, storedLength, codec, payloadAt, keep] = [c[i]!, c[i + 1]!, c[i + 2]!, c[i + 3]!, c[i + 4]!, c[i + 5]!];
-    const index = i / ADMIT_FIELDS;
-    const fp = frame.subarray(fpAt, fpAt + FINGERPRINT_BYTES);
-    const payload = frame.subarray(payloadAt, payloadAt + storedLength);
-    if (admitScratch.length < rawLength) admitScratch = Buffer.allocUnsafeSlow(rawLength);
-    const raw = admitScratch.subarray(0, rawLength);
-    try {
-      codecAt(0).decodeInto(codec, payload, raw);
-    } catch (err) {
-      if (err instanceof CodecError) throw new CorruptRecordError(`does not decode to its ${rawLength} bytes (${err.message})`, index);
-      throw err;
-    }
-    if (!createHash('sha256').update(raw).digest().equals(fp)) throw new CorruptRecordError('does not hash to its fingerprint', index);
     if (keep !== 1) continue;
+    const payload = frame.subarray(payloadAt, payloadAt + storedLength);
     writeRecordHeader(out, o, {
       kind: ChunkKind.Data,
       codec,
       rawLength,
       storedLength,
-      fingerprint: fp,
+      fingerprint: frame.subarray(fpAt, fpAt + FINGERPRINT_BYTES),
       payloadChecksum: xxh64(payload),
     });
     payload.copy(out, o + RECORD_HEADER_BYTES);
@@ -224,6 +243,32 @@ function admit(job: AdmitJob): JobResult {
   }
   const value: AdmitResult = { records: out };
   return { value, transfer: [out.buffer] };
+}
+
+/** Decodes chunks [first, end) of an admit job and checks their fingerprints; the first bad one throws. */
+function admitGroup(frame: Buffer, c: Uint32Array, first: number, end: number, rawBytes: number): void {
+  if (admitScratch.length < rawBytes) admitScratch = Buffer.allocUnsafeSlow(rawBytes);
+  const ends = new Uint32Array(end - first);
+  const claimed = Buffer.allocUnsafe((end - first) * FINGERPRINT_BYTES);
+  let r = 0;
+  for (let index = first; index < end; index++) {
+    const i = index * ADMIT_FIELDS;
+    const [fpAt, rawLength, storedLength, codec, payloadAt] = [c[i]!, c[i + 1]!, c[i + 2]!, c[i + 3]!, c[i + 4]!];
+    frame.copy(claimed, (index - first) * FINGERPRINT_BYTES, fpAt, fpAt + FINGERPRINT_BYTES);
+    try {
+      codecAt(0).decodeInto(codec, frame.subarray(payloadAt, payloadAt + storedLength), admitScratch.subarray(r, r + rawLength));
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      // A chunk before it that does not hash to its fingerprint is the first bad one.
+      const bad = firstMismatch(admitScratch, ends.subarray(0, index - first), claimed);
+      if (bad >= 0) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
+      throw new CorruptRecordError(`does not decode to its ${rawLength} bytes (${err.message})`, index);
+    }
+    r += rawLength;
+    ends[index - first] = r;
+  }
+  const bad = firstMismatch(admitScratch, ends, claimed);
+  if (bad >= 0) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
 }
 
 /** Fully checks every record at the given offsets of a span: header, checksum, codec, fingerprint. */
