@@ -75,6 +75,18 @@ t.test('a completion that answers before it is done: the 200, then the result or
     t.equal((await s3.send(new ListPartsCommand({ Bucket, Key: 'taken', UploadId }))).Parts?.length, 2, 'and the upload can still be completed');
   });
 
+  t.test('completions answered early are counted and timed in the metrics like any request', async (t) => {
+    const count = async (): Promise<number> => {
+      const m = await signedFetch(s.url, 'GET', '/metrics', s.admin);
+      const line = m.text.split('\n').find((l) => l.startsWith('cairn_requests_total{') && l.includes('operation="CompleteMultipartUpload"') && l.includes('status="200"'));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    const before = await count();
+    const { UploadId, parts } = await twoParts(s3, Bucket, 'counted', data);
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'counted', UploadId, MultipartUpload: { Parts: parts } }));
+    t.equal(await count(), before + 1);
+  });
+
   t.test('a refusal found before any work keeps its own status', async (t) => {
     const { UploadId, parts } = await twoParts(s3, Bucket, 'order', data);
     const r = await signedFetch(s.url, 'POST', `/${Bucket}/order?uploadId=${encodeURIComponent(UploadId)}`, s.admin, {
