@@ -205,12 +205,9 @@ TARGET static void md5_x8(uint32_t *states, const uint8_t **ptrs, size_t *blocks
 
 int md5_lanes_vectorized(void) {
 #ifdef CAIRN_MD5_X86
-  static int known = -1;
-  if (known < 0) {
-    __builtin_cpu_init();
-    known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-  }
-  return known;
+  /* Not cached: workers call this at once, and the check is a few loads. */
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 #else
   return 0;
 #endif

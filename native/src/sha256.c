@@ -4,8 +4,9 @@
  * One message is a serial chain: each sha256rnds2 waits for the one before.
  * The instruction's latency is several times its issue interval, so a core
  * hashing one chunk idles most of its SHA unit. Chunk fingerprints come in
- * batches of dozens of independent chunks, so two chains are run side by side
- * in one loop, each filling the other's wait.
+ * batches of dozens of independent chunks, so up to four chains run side by
+ * side in one loop, each filling the others' waits (four is near the unit's
+ * issue limit here; a fifth's registers would spill).
  *
  * Only whole 64-byte blocks go through the interleaved loop; each chunk's
  * last partial block and padding are hashed on its own, on one lane.
@@ -117,7 +118,7 @@ SHA_BLOCKS(blocks_x4, 4)
 TARGET static void finish(struct lane *l, const uint8_t *tail, size_t tail_len, uint64_t total, uint8_t digest[32]) {
   uint8_t last[128];
   memset(last, 0, sizeof last);
-  memcpy(last, tail, tail_len);
+  if (tail_len > 0) memcpy(last, tail, tail_len); /* tail may be NULL for an empty chunk of empty data */
   last[tail_len] = 0x80;
   size_t blocks = tail_len + 9 > 64 ? 2 : 1;
   uint64_t bits = total * 8;
@@ -161,7 +162,7 @@ TARGET static void done(struct job *j, struct lane *st, uint8_t *out) {
   finish(st, j->p, len % 64, len, out + 32 * j->index);
 }
 
-/* Up to lanes (1..3) chains side by side; lanes that run dry fall back to one at a time. */
+/* Up to lanes (1..4) chains side by side; once the chunks run out, the rest go one at a time. */
 TARGET static void chunks_ni(const uint8_t *data, const uint32_t *ends, size_t n, uint8_t *out, int lanes) {
   struct job jobs[4];
   struct lane st[4];
@@ -217,12 +218,9 @@ TARGET static void chunks_ni(const uint8_t *data, const uint32_t *ends, size_t n
 
 int sha256_available(void) {
 #ifdef HAVE_SHA_NI_BUILD
-  static int known = -1;
-  if (known < 0) {
-    __builtin_cpu_init();
-    known = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
-  }
-  return known;
+  /* Not cached: workers call this at once, and the check is a few loads. */
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
 #else
   return 0;
 #endif

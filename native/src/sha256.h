@@ -9,7 +9,7 @@ int sha256_available(void);
 
 /*
  * The SHA-256 of each chunk of data ending at ends[i] (the first starts at 0),
- * 32 bytes each into out, with up to `lanes` (1-3) chunks hashed side by side.
+ * 32 bytes each into out, with up to `lanes` (1-4) chunks hashed side by side.
  * Returns 0, touching nothing, if the CPU lacks SHA-NI.
  */
 int sha256_chunks(const uint8_t *data, const uint32_t *ends, size_t n, uint8_t *out, int lanes);

@@ -75,7 +75,7 @@ export class StoreCompute {
 
   /** Checks and decodes the records of a span (shared memory, read in place) into out; resolves to the bytes written. */
   async decode(span: Uint8Array, records: Uint32Array, fingerprints: Uint8Array, verifyFingerprints: boolean, out: Uint8Array): Promise<number> {
-    const cost = out.byteLength * (COST.decompress + (verifyFingerprints ? COST.sha256 : 0));
+    const cost = out.byteLength * (COST.decompress + (verifyFingerprints ? COST.fingerprints : 0));
     return this.pool.run<number>('decode', { span, records, fingerprints, verifyFingerprints, out }, [], undefined, cost).catch(rebuildCorrupt);
   }
 
@@ -87,7 +87,7 @@ export class StoreCompute {
   async admit(frame: Buffer, chunks: Uint32Array): Promise<Uint8Array> {
     const transfer = isWholeBuffer(frame) ? [frame.buffer as ArrayBuffer] : [];
     // Each offered chunk is decoded and fingerprinted.
-    const cost = frame.byteLength * (COST.decompress + COST.sha256);
+    const cost = frame.byteLength * (COST.decompress + COST.fingerprints);
     return (await this.pool.run<AdmitResult>('admit', { frame, chunks }, transfer, undefined, cost).catch(rebuildCorrupt)).records;
   }
 

@@ -201,14 +201,19 @@ function firstMismatch(data: Uint8Array, ends: Uint32Array, expected: Uint8Array
 }
 
 /**
+ * Offered chunks are decoded into the scratch a group at a time and their
+ * fingerprints checked side by side: 1 MiB is dozens of chunks, enough to
+ * fill the lanes, and it stays allocated in every worker.
+ */
+const ADMIT_GROUP_BYTES = 1 << 20;
+let admitScratch = Buffer.alloc(0);
+
+/**
  * Checks offered chunks and builds records for those to keep. Nothing is
  * trusted: each payload is decoded into exactly its claimed raw length (zstd
  * cannot write past it, so a hostile frame cannot inflate memory) and must
  * hash to its fingerprint. The first bad chunk fails the whole job.
  */
-/** Chunks are decoded into this, a group at a time, and their fingerprints checked side by side. */
-const ADMIT_GROUP_BYTES = 8 << 20;
-let admitScratch = Buffer.alloc(0);
 function admit(job: AdmitJob): JobResult {
   const frame = Buffer.from(job.frame.buffer, job.frame.byteOffset, job.frame.byteLength);
   const c = job.chunks;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { FINGERPRINT_BYTES, fingerprintAll, fingerprintEach } from '../../src/chunking/fingerprint.js';
 import { native } from '../../src/chunking/native.js';
 
@@ -27,33 +27,40 @@ t.test('the native batch hashes as OpenSSL does, on this CPU through the SHA ext
   t.equal(native.sha256Chunks(data, endsOf([16]), Buffer.alloc(32)), hasShaNi, `SHA-NI here: ${hasShaNi}`);
 });
 
-t.test('chunks of every awkward length, in every order the lanes refill in, match one at a time', async (t) => {
+/** The native batch with each lane count against OpenSSL one chunk at a time; skipped where there is no SHA-NI (the batch is then OpenSSL too). */
+function matchesEachLaneCount(t: Test, data: Uint8Array, ends: Uint32Array, what: string): void {
+  const expected = reference(data, ends);
+  for (const lanes of [1, 2, 3, 4]) {
+    const out = Buffer.alloc(ends.length * FINGERPRINT_BYTES);
+    t.ok(native.sha256Chunks(data, ends, out, lanes), `${what}, ${lanes} lanes: hashed natively`);
+    t.same(out, expected, `${what}, ${lanes} lanes`);
+  }
+  t.same(fingerprintAll(data, ends), expected, `${what}, fingerprintAll`);
+}
+
+t.test('chunks of every awkward length, in every order the lanes refill in, match one at a time', { skip: !hasShaNi && 'no SHA-NI here' }, async (t) => {
   // Rotating the lengths puts short and long chunks side by side in different lanes each round.
   for (let shift = 0; shift < LENGTHS.length; shift++) {
     const lengths = [...LENGTHS.slice(shift), ...LENGTHS.slice(0, shift), ...LENGTHS.slice(0, shift % 5)];
     const ends = endsOf(lengths);
-    const data = randomBytes(ends[ends.length - 1]!);
-    t.same(fingerprintAll(data, ends), reference(data, ends), `rotation ${shift}`);
+    matchesEachLaneCount(t, randomBytes(ends[ends.length - 1]!), ends, `rotation ${shift}`);
   }
 });
 
-t.test('one chunk, no chunks, and a view into a larger shared buffer', async (t) => {
-  const one = randomBytes(70_000);
-  t.same(fingerprintAll(one, endsOf([70_000])), reference(one, endsOf([70_000])));
-  t.equal(fingerprintAll(one, new Uint32Array(0)).length, 0);
+t.test('one chunk, no chunks, and a view into a larger shared buffer', { skip: !hasShaNi && 'no SHA-NI here' }, async (t) => {
+  matchesEachLaneCount(t, randomBytes(70_000), endsOf([70_000]), 'one chunk');
+  matchesEachLaneCount(t, Buffer.alloc(0), new Uint32Array(0), 'no chunks');
+  matchesEachLaneCount(t, Buffer.alloc(0), endsOf([0, 0]), 'empty chunks of empty data');
   // Batches reach the workers as views into shared memory, at an offset that is no multiple of 16.
   const shared = new Uint8Array(new SharedArrayBuffer(300_013));
   shared.set(randomBytes(shared.length));
-  const view = shared.subarray(7, 250_007);
-  const ends = endsOf([40_000, 9, 120_000, 64, 89_927]);
-  t.same(fingerprintAll(view, ends), reference(view, ends));
+  matchesEachLaneCount(t, shared.subarray(7, 250_007), endsOf([40_000, 9, 120_000, 64, 89_927]), 'a shared view');
 });
 
-t.test('many chunks of random lengths match one at a time', async (t) => {
+t.test('many chunks of random lengths match one at a time', { skip: !hasShaNi && 'no SHA-NI here' }, async (t) => {
   const lengths = Array.from({ length: 400 }, (_, i) => (i * 7919) % 131_073);
   const ends = endsOf(lengths);
-  const data = randomBytes(ends[ends.length - 1]!);
-  t.same(fingerprintAll(data, ends), reference(data, ends));
+  matchesEachLaneCount(t, randomBytes(ends[ends.length - 1]!), ends, '400 chunks');
 });
 
 t.test('bad input is refused', async (t) => {
@@ -62,4 +69,6 @@ t.test('bad input is refused', async (t) => {
   t.throws(() => native.sha256Chunks(data, Uint32Array.of(50, 40), Buffer.alloc(64)), /ends must rise within data/, 'ends that fall');
   t.throws(() => native.sha256Chunks(data, Uint32Array.of(50, 60), Buffer.alloc(63)), /32 bytes for each/, 'out too small');
   t.throws(() => (native.sha256Chunks as (...a: unknown[]) => boolean)(data, [50], Buffer.alloc(32)), /expects/, 'ends not a Uint32Array');
+  t.throws(() => native.sha256Chunks(data, Uint32Array.of(50), Buffer.alloc(32), 5), /lanes is 1 to 4/, 'five lanes');
+  t.throws(() => native.sha256Chunks(data, Uint32Array.of(50), Buffer.alloc(32), 0), /lanes is 1 to 4/, 'no lanes');
 });

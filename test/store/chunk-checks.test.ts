@@ -93,8 +93,8 @@ t.test('admit: the first bad chunk by position is reported, whichever check find
   t.equal((await refusal(compute.admit(...Object.values(offer(last)) as [Buffer, Uint32Array]))).index, 7, 'the last chunk');
 });
 
-t.test('admit: frames past the scratch group size are checked group by group', async (t) => {
-  // 100 chunks of 128 KiB: more than one 8 MiB group, the bad one in the second.
+t.test('admit: frames of many scratch groups report the bad chunk by its place in the frame', async (t) => {
+  // 100 chunks of 128 KiB: twelve 1 MiB groups and a bit, the bad one well past the first.
   const chunks: Offered[] = Array.from({ length: 100 }, (_, i) => ({ data: chunk(i, 131_072), zstd: i % 2 === 0 }));
   const { frame, fields } = offer(chunks);
   t.ok((await compute.admit(frame, fields)).length > 0, 'all good');
