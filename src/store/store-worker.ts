@@ -6,6 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { FINGERPRINT_BYTES, fingerprintAll } from '../chunking/fingerprint.js';
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
+import { MAX_CHUNK_SIZE } from '../chunking/parameters.js';
 import { ChunkCodec, CodecError } from '../compute/codec.js';
 import { serveJobs, type JobResult } from '../compute/worker-host.js';
 import {
@@ -201,12 +202,12 @@ function firstMismatch(data: Uint8Array, ends: Uint32Array, expected: Uint8Array
 }
 
 /**
- * Offered chunks are decoded into the scratch a group at a time and their
- * fingerprints checked side by side: 1 MiB is dozens of chunks, enough to
- * fill the lanes, and it stays allocated in every worker.
+ * Offered and verified chunks are decoded into the scratch a group at a time
+ * and their fingerprints checked side by side: 1 MiB is dozens of chunks,
+ * enough to fill the lanes, and it stays allocated in every worker.
  */
-const ADMIT_GROUP_BYTES = 1 << 20;
-let admitScratch = Buffer.alloc(0);
+const CHECK_GROUP_BYTES = 1 << 20;
+let decodeScratch = Buffer.alloc(0);
 
 /**
  * Checks offered chunks and builds records for those to keep. Nothing is
@@ -225,7 +226,7 @@ function admit(job: AdmitJob): JobResult {
   for (let first = 0; first < n; ) {
     let groupBytes = 0;
     let end = first;
-    while (end < n && (end === first || groupBytes + c[end * ADMIT_FIELDS + 1]! <= ADMIT_GROUP_BYTES)) groupBytes += c[end++ * ADMIT_FIELDS + 1]!;
+    while (end < n && (end === first || groupBytes + c[end * ADMIT_FIELDS + 1]! <= CHECK_GROUP_BYTES)) groupBytes += c[end++ * ADMIT_FIELDS + 1]!;
     admitGroup(frame, c, first, end, groupBytes);
     first = end;
   }
@@ -252,7 +253,7 @@ function admit(job: AdmitJob): JobResult {
 
 /** Decodes chunks [first, end) of an admit job and checks their fingerprints; the first bad one throws. */
 function admitGroup(frame: Buffer, c: Uint32Array, first: number, end: number, rawBytes: number): void {
-  if (admitScratch.length < rawBytes) admitScratch = Buffer.allocUnsafeSlow(rawBytes);
+  if (decodeScratch.length < rawBytes) decodeScratch = Buffer.allocUnsafeSlow(rawBytes);
   const ends = new Uint32Array(end - first);
   const claimed = Buffer.allocUnsafe((end - first) * FINGERPRINT_BYTES);
   let r = 0;
@@ -261,38 +262,64 @@ function admitGroup(frame: Buffer, c: Uint32Array, first: number, end: number, r
     const [fpAt, rawLength, storedLength, codec, payloadAt] = [c[i]!, c[i + 1]!, c[i + 2]!, c[i + 3]!, c[i + 4]!];
     frame.copy(claimed, (index - first) * FINGERPRINT_BYTES, fpAt, fpAt + FINGERPRINT_BYTES);
     try {
-      codecAt(0).decodeInto(codec, frame.subarray(payloadAt, payloadAt + storedLength), admitScratch.subarray(r, r + rawLength));
+      codecAt(0).decodeInto(codec, frame.subarray(payloadAt, payloadAt + storedLength), decodeScratch.subarray(r, r + rawLength));
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
       // A chunk before it that does not hash to its fingerprint is the first bad one.
-      const bad = firstMismatch(admitScratch, ends.subarray(0, index - first), claimed);
+      const bad = firstMismatch(decodeScratch, ends.subarray(0, index - first), claimed);
       if (bad >= 0) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
       throw new CorruptRecordError(`does not decode to its ${rawLength} bytes (${err.message})`, index);
     }
     r += rawLength;
     ends[index - first] = r;
   }
-  const bad = firstMismatch(admitScratch, ends, claimed);
+  const bad = firstMismatch(decodeScratch, ends, claimed);
   if (bad >= 0) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
 }
 
-/** Fully checks every record at the given offsets of a span: header, checksum, codec, fingerprint. */
+/**
+ * Fully checks every record at the given offsets of a span: header, checksum,
+ * codec, fingerprint. Decoded records gather in the scratch and their
+ * fingerprints are checked a group at a time, side by side.
+ */
 function verify(job: VerifyJob): JobResult {
   const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
   const results: VerifiedRecord[] = [];
+  /** Decoded and waiting for their fingerprint check: result index and end in the scratch. */
+  let waiting: { result: number; end: number }[] = [];
+  let used = 0;
+  const check = (): void => {
+    const ends = Uint32Array.from(waiting, (w) => w.end);
+    const expected = Buffer.concat(waiting.map((w) => Buffer.from(results[w.result]!.fingerprint!, 'hex')));
+    const actual = fingerprintAll(decodeScratch, ends);
+    waiting.forEach((w, i) => {
+      const r = results[w.result]!;
+      r.ok = actual.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES).equals(expected.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES));
+      if (!r.ok) r.reason = 'chunk does not hash to its fingerprint';
+    });
+    waiting = [];
+    used = 0;
+  };
   for (const at of job.offsets) {
     try {
       const h = readRecordHeader(span, at);
       const payload = span.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + h.storedLength);
       if (payload.length !== h.storedLength) throw new FormatError('record payload truncated');
       if (xxh64(payload) !== h.payloadChecksum) throw new FormatError('record payload checksum mismatch');
-      const raw = Buffer.allocUnsafe(h.rawLength);
-      codecAt(0).decodeInto(h.codec, payload, raw);
-      const ok = createHash('sha256').update(raw).digest().equals(h.fingerprint);
+      // Every record is a chunk or a recipe node: a header that claims more was written to mislead.
+      if (h.rawLength > MAX_CHUNK_SIZE) throw new FormatError(`record claims ${h.rawLength} raw bytes, more than any chunk`);
+      if (waiting.length > 0 && used + h.rawLength > CHECK_GROUP_BYTES) check();
+      if (decodeScratch.length < used + h.rawLength) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(used + h.rawLength, CHECK_GROUP_BYTES));
+        decodeScratch.copy(grown, 0, 0, used);
+        decodeScratch = grown;
+      }
+      codecAt(0).decodeInto(h.codec, payload, decodeScratch.subarray(used, used + h.rawLength));
+      used += h.rawLength;
+      waiting.push({ result: results.length, end: used });
       results.push({
         offset: at,
-        ok,
-        reason: ok ? undefined : 'chunk does not hash to its fingerprint',
+        ok: false,
         fingerprint: h.fingerprint.toString('hex'),
         kind: h.kind as ChunkKind,
         rawLength: h.rawLength,
@@ -303,6 +330,7 @@ function verify(job: VerifyJob): JobResult {
       results.push({ offset: at, ok: false, reason: err.message });
     }
   }
+  if (waiting.length > 0) check();
   return { value: results };
 }
 

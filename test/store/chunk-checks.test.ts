@@ -156,3 +156,22 @@ t.test('decode: with fingerprints checked, the first bad record by position is r
   t.equal(before.index, 2, 'damage before');
   t.match(before.message, /checksum/);
 });
+
+t.test('verify: every record judged on its own, across many check groups', async (t) => {
+  // 40 chunks of up to 128 KiB: several 1 MiB groups.
+  const datas = Array.from({ length: 40 }, (_, i) => chunk(i, 60_000 + ((i * 7919) % 70_000)));
+  const fps = datas.map((d) => fingerprint(d));
+  fps[5] = fingerprint(chunk(99)); // written under a fingerprint its bytes do not have
+  fps[33] = fingerprint(chunk(98));
+  const s = await span(datas, fps);
+  const damaged = Buffer.from(s.span);
+  damaged[s.records[2 * 20]! + RECORD_HEADER_BYTES + 5]! ^= 0xff; // a payload byte: its checksum fails
+  const offsets = Array.from({ length: datas.length }, (_, i) => s.records[2 * i]!);
+  const results = await compute.verify(damaged, offsets);
+  t.equal(results.length, datas.length);
+  for (const [i, r] of results.entries()) {
+    if (i === 5 || i === 33) t.match(r, { ok: false, reason: /hash to its fingerprint/ }, `record ${i}`);
+    else if (i === 20) t.match(r, { ok: false, reason: /checksum/ }, `record ${i}`);
+    else t.match(r, { ok: true, reason: undefined, rawLength: datas[i]!.length, fingerprint: fps[i]!.toString('hex') }, `record ${i}`);
+  }
+});
