@@ -92,7 +92,8 @@ export const DEFAULT_CONTAINER_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 const DEFAULT_SETTINGS: StoreSettings = {
-  batchSize: 2 * 1024 * 1024,
+  // Each batch is a few hand-offs between threads; on a busy host those cost more than the memory (docs/architecture.md).
+  batchSize: 4 * 1024 * 1024,
   batchesInFlight: 4,
   compressionLevel: DEFAULT_COMPRESSION_LEVEL,
   readSpanBytes: 2 * 1024 * 1024,

@@ -147,10 +147,14 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-/** A unit holding only dead data (3 MB, sealed): what the next two tests lean on while collecting. */
+/**
+ * A unit holding only dead data (sealed): what the next two tests lean on while
+ * collecting. More than one batch of it (4 MiB by default), so that a stream
+ * sending it and then waiting has a whole batch cut, hashed and looked up.
+ */
 async function deadUnit(t: Test): Promise<{ store: ChunkStore; old: Buffer }> {
   const first = await openTestStore(t);
-  const old = pseudoRandomBytes('old', 3_000_000);
+  const old = pseudoRandomBytes('old', 6_000_000);
   await first.store.put('old', streamOf([old]));
   await first.store.delete('old');
   await first.store.close();
@@ -170,7 +174,7 @@ t.test('the guard: a put that starts during a collection and dedups against dead
   const lookups = store.lookupCounters().lookups;
   const holdLate = gate();
   const late = store.put('late', gatedSource(old, holdLate.promise, pseudoRandomBytes('late-tail', 200_000)));
-  // Its first batch (2 MiB of the old data) is cut, hashed and looked up: references taken.
+  // Its first batch (4 MiB of the old data) is cut, hashed and looked up: references taken.
   await until(() => store.lookupCounters().lookups - lookups > 40, "the late put's dedup lookups");
   holdEarly.open();
   await early;
