@@ -93,7 +93,7 @@ export class StoreCompute {
 
   verify(span: Buffer, offsets: number[]): Promise<VerifiedRecord[]> {
     const transfer = isWholeBuffer(span) ? [span.buffer as ArrayBuffer] : [];
-    return this.pool.run<VerifiedRecord[]>('verify', { span, offsets }, transfer, undefined, span.byteLength * (COST.decompress + COST.sha256));
+    return this.pool.run<VerifiedRecord[]>('verify', { span, offsets }, transfer, undefined, span.byteLength * (COST.decompress + COST.fingerprints));
   }
 }
 

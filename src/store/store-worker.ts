@@ -184,21 +184,22 @@ function decode(job: DecodeJob): JobResult {
   }
   if (job.verifyFingerprints) {
     const decoded = failed ? failed.index : n;
-    const bad = firstMismatch(out, ends.subarray(0, decoded), job.fingerprints);
-    if (bad >= 0) throw new CorruptRecordError('chunk does not hash to its fingerprint', bad);
+    const bad = mismatches(out, ends.subarray(0, decoded), job.fingerprints)[0];
+    if (bad !== undefined) throw new CorruptRecordError('chunk does not hash to its fingerprint', bad);
   }
   if (failed) throw failed;
   return { value: o };
 }
 
-/** The index of the first chunk of data (ending at each of ends) whose SHA-256 is not its expected fingerprint, or -1. */
-function firstMismatch(data: Uint8Array, ends: Uint32Array, expected: Uint8Array): number {
+/** The indexes, in order, of the chunks of data (ending at each of ends) whose SHA-256 is not their expected fingerprint. */
+function mismatches(data: Uint8Array, ends: Uint32Array, expected: Uint8Array): number[] {
   const actual = fingerprintAll(data, ends);
+  const bad: number[] = [];
   for (let i = 0; i < ends.length; i++) {
     const a = i * FINGERPRINT_BYTES;
-    if (Buffer.compare(actual.subarray(a, a + FINGERPRINT_BYTES), expected.subarray(a, a + FINGERPRINT_BYTES)) !== 0) return i;
+    if (Buffer.compare(actual.subarray(a, a + FINGERPRINT_BYTES), expected.subarray(a, a + FINGERPRINT_BYTES)) !== 0) bad.push(i);
   }
-  return -1;
+  return bad;
 }
 
 /**
@@ -208,6 +209,16 @@ function firstMismatch(data: Uint8Array, ends: Uint32Array, expected: Uint8Array
  */
 const CHECK_GROUP_BYTES = 1 << 20;
 let decodeScratch = Buffer.alloc(0);
+
+/** The scratch, at least `bytes` long, its first `keep` bytes kept if it had to grow. */
+function scratchOf(bytes: number, keep = 0): Buffer {
+  if (decodeScratch.length < bytes) {
+    const grown = Buffer.allocUnsafeSlow(Math.max(bytes, CHECK_GROUP_BYTES));
+    decodeScratch.copy(grown, 0, 0, keep);
+    decodeScratch = grown;
+  }
+  return decodeScratch;
+}
 
 /**
  * Checks offered chunks and builds records for those to keep. Nothing is
@@ -253,7 +264,7 @@ function admit(job: AdmitJob): JobResult {
 
 /** Decodes chunks [first, end) of an admit job and checks their fingerprints; the first bad one throws. */
 function admitGroup(frame: Buffer, c: Uint32Array, first: number, end: number, rawBytes: number): void {
-  if (decodeScratch.length < rawBytes) decodeScratch = Buffer.allocUnsafeSlow(rawBytes);
+  const scratch = scratchOf(rawBytes);
   const ends = new Uint32Array(end - first);
   const claimed = Buffer.allocUnsafe((end - first) * FINGERPRINT_BYTES);
   let r = 0;
@@ -262,19 +273,19 @@ function admitGroup(frame: Buffer, c: Uint32Array, first: number, end: number, r
     const [fpAt, rawLength, storedLength, codec, payloadAt] = [c[i]!, c[i + 1]!, c[i + 2]!, c[i + 3]!, c[i + 4]!];
     frame.copy(claimed, (index - first) * FINGERPRINT_BYTES, fpAt, fpAt + FINGERPRINT_BYTES);
     try {
-      codecAt(0).decodeInto(codec, frame.subarray(payloadAt, payloadAt + storedLength), decodeScratch.subarray(r, r + rawLength));
+      codecAt(0).decodeInto(codec, frame.subarray(payloadAt, payloadAt + storedLength), scratch.subarray(r, r + rawLength));
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
       // A chunk before it that does not hash to its fingerprint is the first bad one.
-      const bad = firstMismatch(decodeScratch, ends.subarray(0, index - first), claimed);
-      if (bad >= 0) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
+      const bad = mismatches(scratch, ends.subarray(0, index - first), claimed)[0];
+      if (bad !== undefined) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
       throw new CorruptRecordError(`does not decode to its ${rawLength} bytes (${err.message})`, index);
     }
     r += rawLength;
     ends[index - first] = r;
   }
-  const bad = firstMismatch(decodeScratch, ends, claimed);
-  if (bad >= 0) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
+  const bad = mismatches(scratch, ends, claimed)[0];
+  if (bad !== undefined) throw new CorruptRecordError('does not hash to its fingerprint', first + bad);
 }
 
 /**
@@ -285,18 +296,16 @@ function admitGroup(frame: Buffer, c: Uint32Array, first: number, end: number, r
 function verify(job: VerifyJob): JobResult {
   const span = Buffer.from(job.span.buffer, job.span.byteOffset, job.span.byteLength);
   const results: VerifiedRecord[] = [];
-  /** Decoded and waiting for their fingerprint check: result index and end in the scratch. */
-  let waiting: { result: number; end: number }[] = [];
+  /** Decoded and waiting for their fingerprint check: result, end in the scratch, and the fingerprint its header names. */
+  let waiting: { result: VerifiedRecord; end: number; fingerprint: Buffer }[] = [];
   let used = 0;
   const check = (): void => {
     const ends = Uint32Array.from(waiting, (w) => w.end);
-    const expected = Buffer.concat(waiting.map((w) => Buffer.from(results[w.result]!.fingerprint!, 'hex')));
-    const actual = fingerprintAll(decodeScratch, ends);
-    waiting.forEach((w, i) => {
-      const r = results[w.result]!;
-      r.ok = actual.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES).equals(expected.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES));
-      if (!r.ok) r.reason = 'chunk does not hash to its fingerprint';
-    });
+    for (const w of waiting) w.result.ok = true;
+    for (const i of mismatches(decodeScratch, ends, Buffer.concat(waiting.map((w) => w.fingerprint)))) {
+      waiting[i]!.result.ok = false;
+      waiting[i]!.result.reason = 'chunk does not hash to its fingerprint';
+    }
     waiting = [];
     used = 0;
   };
@@ -309,22 +318,18 @@ function verify(job: VerifyJob): JobResult {
       // Every record is a chunk or a recipe node: a header that claims more was written to mislead.
       if (h.rawLength > MAX_CHUNK_SIZE) throw new FormatError(`record claims ${h.rawLength} raw bytes, more than any chunk`);
       if (waiting.length > 0 && used + h.rawLength > CHECK_GROUP_BYTES) check();
-      if (decodeScratch.length < used + h.rawLength) {
-        const grown = Buffer.allocUnsafeSlow(Math.max(used + h.rawLength, CHECK_GROUP_BYTES));
-        decodeScratch.copy(grown, 0, 0, used);
-        decodeScratch = grown;
-      }
-      codecAt(0).decodeInto(h.codec, payload, decodeScratch.subarray(used, used + h.rawLength));
+      codecAt(0).decodeInto(h.codec, payload, scratchOf(used + h.rawLength, used).subarray(used, used + h.rawLength));
       used += h.rawLength;
-      waiting.push({ result: results.length, end: used });
-      results.push({
+      const result: VerifiedRecord = {
         offset: at,
         ok: false,
         fingerprint: h.fingerprint.toString('hex'),
         kind: h.kind as ChunkKind,
         rawLength: h.rawLength,
         storedLength: h.storedLength,
-      });
+      };
+      waiting.push({ result, end: used, fingerprint: h.fingerprint });
+      results.push(result);
     } catch (err) {
       if (!(err instanceof FormatError || err instanceof CodecError)) throw err;
       results.push({ offset: at, ok: false, reason: err.message });
