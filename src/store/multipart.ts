@@ -11,9 +11,11 @@ import { decodeKey, encodeKey } from './keys.js';
 import { successor } from './listing.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
 import type { ObjectReader } from './object-reader.js';
-import { ObjectWriter } from './object-writer.js';
+import { ObjectWriter, type IngestResult } from './object-writer.js';
 import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
 import { fingerprintAt, walkLeaves, walkRecipe } from './recipe-cursor.js';
+import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
+import { KEPT_HEAD_CHUNKS, type EdgeBytes, type PartEdges } from './part-edges.js';
 import { stitchParts, type SeamPart } from './part-seams.js';
 import type { StoreContext } from './store-context.js';
 
@@ -69,6 +71,7 @@ export class Multipart {
     private readonly ctx: StoreContext,
     private readonly reader: ObjectReader,
     private readonly writers: Set<ObjectWriter>,
+    private readonly edges: PartEdges,
   ) {}
 
   create(key: string, meta: { contentType?: string; userMetadata?: Record<string, string>; systemMetadata?: Record<string, string> }): UploadInfo {
@@ -91,7 +94,9 @@ export class Multipart {
   async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
     this.row(uploadId);
     let part: PartRow | undefined;
+    let edges: IngestResult['edges'];
     await ingestAndCommit(this.ctx, this.writers, source, options, (r, added) => {
+      edges = r.edges;
       const made: PartRow = {
         uploadId,
         partNumber,
@@ -109,7 +114,8 @@ export class Multipart {
         if (!this.ctx.index.getUpload(uploadId)) throw new NoSuchUploadError(uploadId);
         this.ctx.index.writePart(made);
       };
-    });
+    }, KEPT_HEAD_CHUNKS * this.ctx.cutter.parameters.maxSize);
+    if (edges && part!.recipeRoot) this.edges.keep({ uploadId, partNumber, root: part!.recipeRoot, size: part!.size, ...edges });
     return partInfo(part!);
   }
 
@@ -144,6 +150,7 @@ export class Multipart {
   }
 
   abort(uploadId: string): void {
+    this.edges.forget(uploadId);
     if (!this.ctx.index.deleteUpload(uploadId)) throw new NoSuchUploadError(uploadId);
   }
 
@@ -169,7 +176,7 @@ export class Multipart {
     const writer = new ObjectWriter(this.ctx, { md5: false });
     this.writers.add(writer);
     try {
-      for await (const step of stitchParts(parts.map((p) => this.seamPart(p)), this.ctx.cutter)) {
+      for await (const step of stitchParts(parts.map((p) => this.seamPart(p, this.edges.get(uploadId, p.partNumber, p.recipeRoot, p.size))), this.ctx.cutter)) {
         if (step.kind === 'stored') writer.addStored(step.chunks);
         else await writer.addFresh(step.data, step.cuts);
       }
@@ -197,6 +204,7 @@ export class Multipart {
         });
         this.ctx.index.dropUpload(uploadId);
       });
+      this.edges.forget(uploadId);
       return objectInfo(row);
     } catch (err) {
       await writer.abort();
@@ -259,10 +267,10 @@ export class Multipart {
     };
   }
 
-  /** A stored part, for stitching: its chunks and its bytes. */
-  private seamPart(p: PartRow): SeamPart {
+  /** A stored part, for stitching: its chunks, and its bytes from its kept edges or its containers. */
+  private seamPart(p: PartRow, kept: EdgeBytes | undefined): SeamPart {
     const { reader } = this;
-    return {
+    const stored: SeamPart = {
       size: p.size,
       chunks: async function* () {
         if (!p.recipeRoot) return;
@@ -285,6 +293,15 @@ export class Multipart {
         if (last.done) throw new Error(`part ${p.partNumber} has no chunk at its end`);
         return this.read(last.value.objectOffset, p.size);
       },
+    };
+    if (!kept) return stored;
+    return {
+      size: p.size,
+      chunks: async function* () {
+        yield Array.from(kept.rawLengths, (rawLength, i) => ({ fingerprint: kept.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES), rawLength }));
+      },
+      read: async (start, end) => (end <= kept.head.length ? kept.head.subarray(start, end) : stored.read(start, end)),
+      readLastChunk: async () => kept.lastChunk,
     };
   }
 

@@ -12,6 +12,7 @@ import { EntityTooLargeError } from './errors.js';
 import { RecordAppender } from './record-appender.js';
 import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
+import { EdgeCapture, type EdgeBytes } from './part-edges.js';
 import { RecipeBuilder } from './recipe-builder.js';
 import type { EncodeResult, StreamDigest } from './store-jobs.js';
 import type { StoreContext } from './store-context.js';
@@ -25,9 +26,11 @@ export interface IngestResult {
   root: Buffer | null;
   height: number;
   chunkCount: number;
+  /** When asked for (a part of a multipart upload). */
+  edges?: EdgeBytes;
 }
 
-export type ComposedResult = Omit<IngestResult, 'md5'>;
+export type ComposedResult = Omit<IngestResult, 'md5' | 'edges'>;
 
 interface Classified {
   encoded: Promise<EncodeResult> | null;
@@ -78,12 +81,17 @@ export class ObjectWriter {
   private readonly digests: StreamDigest[];
   private phase: 'ingesting' | 'ingested' | 'committing' | 'committed' | 'aborted' = 'ingesting';
   private committing: Promise<unknown> | null = null;
+  private readonly edges: EdgeCapture | null;
 
   constructor(
     private readonly ctx: StoreContext,
-    /** Digests of the bytes ingested; none for a composed recipe, whose ETag is not their MD5. */
-    options: { sha256?: boolean; md5?: boolean } = {},
+    /**
+     * Digests of the bytes ingested (none for a composed recipe, whose ETag is
+     * not their MD5), and how many of its first bytes to keep with its last chunk.
+     */
+    options: { sha256?: boolean; md5?: boolean; keepEdges?: number } = {},
   ) {
+    this.edges = options.keepEdges === undefined ? null : new EdgeCapture(options.keepEdges);
     this.digests = [...(options.md5 === false ? [] : ['md5' as const]), ...(options.sha256 ? ['sha256' as const] : [])];
     this.stream = ctx.compute.newStream();
     const p = ctx.cutter.parameters;
@@ -125,7 +133,7 @@ export class ObjectWriter {
     this.appender.sync().catch(noop);
     const [md5, sha256] = await digests;
     this.phase = 'ingested';
-    return { size, md5: md5!, ...(sha256 && { sha256 }), root, height, chunkCount: this.chunkCount };
+    return { size, md5: md5!, ...(sha256 && { sha256 }), root, height, chunkCount: this.chunkCount, ...(this.edges && { edges: this.edges.result() }) };
   }
 
   /**
@@ -290,6 +298,7 @@ export class ObjectWriter {
 
   private classify(batch: ChunkBatch, fps: Buffer): Classified {
     if (this.failure) throw this.failure;
+    this.edges?.take(batch, fps);
     const n = batch.cuts.length;
     const chunks: number[] = [];
     const newIndexes: number[] = [];

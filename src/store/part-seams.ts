@@ -59,7 +59,9 @@ export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder
   // Two chunks of the largest size at least: a full reach always holds a new cut to bridge from.
   const reach = Math.max(SEAM_REACH, 4 * maxSize);
   const nonEmpty = parts.filter((p) => p.size > 0);
-  const ahead = new ReadAhead(nonEmpty, Math.min(reach, FIRST_LOOK_CHUNKS * maxSize));
+  const ahead = new ReadAhead(nonEmpty, Math.min(reach, FIRST_LOOK_CHUNKS * maxSize), reach, (carry, head, part) =>
+    closesWithin(cutter, carry, head, part),
+  );
   /** Bytes since the last real cut, not yet named: the tail of the part before. */
   let carry: Buffer = Buffer.alloc(0);
   for (let k = 0; k < nonEmpty.length; k++) {
@@ -84,7 +86,7 @@ export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder
           if (at > 0 && (await own.skipTo(at))) closedAt = checked;
         }
         if (closedAt >= 0 || whole || head.length >= reach) break;
-        head = Buffer.concat([head, await part.read(head.length, Math.min(part.size, reach))]);
+        head = Buffer.concat([head, await window.more(head.length, Math.min(part.size, reach))]);
         region = Buffer.concat([carry, head]);
       }
       if (closedAt >= 0) {
@@ -123,6 +125,21 @@ export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder
   }
   // The last part is stitched whole, the carry never reaches past it: this is a guard, not a path.
   if (carry.length > 0) throw new Error(`stitching left ${carry.length} bytes unnamed`);
+}
+
+/**
+ * Whether a seam re-cut from carry closes within the part's first bytes: a
+ * guess made ahead (the carry may turn out longer), to read the rest of the
+ * reach early for a seam that will need it.
+ */
+async function closesWithin(cutter: CutFinder, carry: Buffer, head: Buffer, part: SeamPart): Promise<boolean> {
+  const cuts = cutsOf(cutter, Buffer.concat([carry, head]), false, cutter.parameters.minSize);
+  const own = new OwnCuts(part.chunks());
+  for (const c of cuts) {
+    const at = c - carry.length;
+    if (at > 0 && (await own.skipTo(at))) return true;
+  }
+  return false;
 }
 
 function fresh(data: Buffer, cuts: Uint32Array): Stitch {
@@ -200,16 +217,30 @@ interface PartWindow {
   head: Promise<Buffer>;
   /** The part's last chunk. */
   tail: Promise<Buffer>;
+  /** Bytes [start, end) of the part: read ahead if the seam looked as if it would need them. */
+  more(start: number, end: number): Promise<Buffer>;
+}
+
+/** Whether a seam re-cut from carry closes within head. */
+type ClosureGuess = (carry: Buffer, head: Buffer, part: SeamPart) => Promise<boolean>;
+
+interface ReadRest {
+  start: number;
+  end: number;
+  bytes: Promise<Buffer | null>;
 }
 
 /** Reads the heads and tails of the next few parts while one is stitched: a seam waits for its bytes only once. */
 class ReadAhead {
   private readonly windows = new Map<number, PartWindow>();
   private next = 0;
+  private previousTail: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
 
   constructor(
     private readonly parts: readonly SeamPart[],
     private readonly look: number,
+    private readonly reach: number,
+    private readonly closes: ClosureGuess,
   ) {}
 
   /** Part k's window, once: it is forgotten as it is handed out. */
@@ -220,17 +251,32 @@ class ReadAhead {
       const first = j === 0;
       const lastPart = j === this.parts.length - 1;
       // The first part needs no head (nothing is carried into it) and the last no tail.
+      const head = first ? Promise.resolve(Buffer.alloc(0)) : p.read(0, Math.min(p.size, this.look));
+      const tail = lastPart ? Promise.resolve(Buffer.alloc(0)) : p.readLastChunk();
+      // The rest of the reach, read now if the seam will not close within the head (guessing
+      // that the carry is the last chunk of the part before, as it is unless that part was short).
+      const rest = first ? null : this.readRestIfNeeded(p, this.previousTail, head);
       const w: PartWindow = {
-        head: first ? Promise.resolve(Buffer.alloc(0)) : p.read(0, Math.min(p.size, this.look)),
-        tail: lastPart ? Promise.resolve(Buffer.alloc(0)) : p.readLastChunk(),
+        head,
+        tail,
+        more: async (start, end) => (rest && rest.start === start && rest.end === end && (await rest.bytes)) || p.read(start, end),
       };
       // Observed when the part is stitched; a failure before then must not go unhandled.
-      w.head.catch(() => undefined);
-      w.tail.catch(() => undefined);
+      for (const q of [head, tail, rest?.bytes]) q?.catch(() => undefined);
+      this.previousTail = tail;
       this.windows.set(j, w);
     }
     const w = this.windows.get(k)!;
     this.windows.delete(k);
     return w;
+  }
+
+  /** Bytes past the head up to the reach, read now if the guess says the seam needs them (else null). */
+  private readRestIfNeeded(p: SeamPart, carry: Promise<Buffer>, head: Promise<Buffer>): ReadRest | null {
+    const start = Math.min(p.size, this.look);
+    const end = Math.min(p.size, this.reach);
+    if (start >= end) return null;
+    const bytes = Promise.all([carry, head]).then(async ([c, h]) => ((await this.closes(c, h, p)) ? null : p.read(start, end)));
+    return { start, end, bytes };
   }
 }

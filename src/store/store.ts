@@ -19,6 +19,7 @@ import { listObjects, type ListOptions, type ListResult } from './listing.js';
 import { LocalityCache } from './locality-cache.js';
 import { Multipart, type CompleteOptions, type PartInfo, type PartOptions, type UploadInfo, type UploadListing } from './multipart.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
+import { PartEdges } from './part-edges.js';
 import { ObjectReader } from './object-reader.js';
 import { admitChunks, missingChunks, type AdmittedChunks, type OfferedChunk } from './chunk-intake.js';
 import { ComposedObject, type ComposedMetadata } from './composed-object.js';
@@ -47,6 +48,8 @@ export interface OpenOptions {
   /** Refuse to create a unit that does not exist. */
   mustExist?: boolean;
   compute?: StoreCompute;
+  /** Where multipart parts' edges are kept for their completion (default: one cache for the process). */
+  partEdges?: PartEdges;
   settings?: Partial<StoreSettings>;
   /** Chunk locations kept cached for dedup and reads, whole containers at a time (default 131072: about 25 MiB, some 550 containers of 32 KiB chunks). */
   localityChunks?: number;
@@ -123,8 +126,9 @@ export class ChunkStore {
     private readonly ctx: StoreContext,
     private readonly reader: ObjectReader,
     private readonly lock: UnitLock,
+    partEdges: PartEdges,
   ) {
-    this.multipart = new Multipart(ctx, reader, this.writers);
+    this.multipart = new Multipart(ctx, reader, this.writers, partEdges);
     this.gc = new CollectionState(ctx.index);
   }
 
@@ -155,7 +159,7 @@ export class ChunkStore {
         settings,
         log,
       };
-      return new ChunkStore(root, parameters, ctx, new ObjectReader(ctx), lock);
+      return new ChunkStore(root, parameters, ctx, new ObjectReader(ctx), lock, options.partEdges ?? PartEdges.shared());
     } catch (err) {
       index?.close();
       lock.release();

@@ -34,8 +34,9 @@ export async function ingestAndCommit<T>(
   source: AsyncIterable<Uint8Array>,
   options: StreamOptions,
   record: (r: IngestResult, added: CommitAdditions) => () => T,
+  keepEdges?: number,
 ): Promise<T> {
-  const writer = new ObjectWriter(ctx, { sha256: options.sha256 === true });
+  const writer = new ObjectWriter(ctx, { sha256: options.sha256 === true, ...(keepEdges !== undefined && { keepEdges }) });
   writers.add(writer);
   try {
     const r = await writer.ingest(source, options.sizeLimit);
