@@ -115,7 +115,10 @@ export class Multipart {
         this.ctx.index.writePart(made);
       };
     }, KEPT_HEAD_CHUNKS * this.ctx.cutter.parameters.maxSize);
-    if (edges && part!.recipeRoot) this.edges.keep({ uploadId, partNumber, root: part!.recipeRoot, size: part!.size, ...edges });
+    // An upload completed or aborted meanwhile has been forgotten already; its part is not kept.
+    if (edges && part!.recipeRoot && this.ctx.index.getUpload(uploadId)) {
+      this.edges.keep({ uploadId, partNumber, root: part!.recipeRoot, size: part!.size, ...edges });
+    }
     return partInfo(part!);
   }
 
