@@ -15,8 +15,8 @@ import { ObjectWriter, type IngestResult } from './object-writer.js';
 import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
 import { fingerprintAt, walkLeaves, walkRecipe } from './recipe-cursor.js';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
-import { KEPT_HEAD_CHUNKS, type EdgeBytes, type PartEdges } from './part-edges.js';
-import { stitchParts, type SeamPart } from './part-seams.js';
+import type { EdgeBytes, PartEdges } from './part-edges.js';
+import { firstLook, stitchParts, type SeamPart } from './part-seams.js';
 import type { StoreContext } from './store-context.js';
 
 export interface UploadInfo {
@@ -114,7 +114,7 @@ export class Multipart {
         if (!this.ctx.index.getUpload(uploadId)) throw new NoSuchUploadError(uploadId);
         this.ctx.index.writePart(made);
       };
-    }, KEPT_HEAD_CHUNKS * this.ctx.cutter.parameters.maxSize);
+    }, firstLook(this.ctx.cutter.parameters.maxSize));
     // An upload completed or aborted meanwhile has been forgotten already; its part is not kept.
     if (edges && part!.recipeRoot && this.ctx.index.getUpload(uploadId)) {
       this.edges.keep({ uploadId, partNumber, root: part!.recipeRoot, size: part!.size, ...edges });

@@ -87,7 +87,8 @@ export class ObjectWriter {
     private readonly ctx: StoreContext,
     /**
      * Digests of the bytes ingested (none for a composed recipe, whose ETag is
-     * not their MD5), and how many of its first bytes to keep with its last chunk.
+     * not their MD5), and, for a part, how many of its first bytes to keep
+     * with its last chunk and chunk list (see EdgeCapture).
      */
     options: { sha256?: boolean; md5?: boolean; keepEdges?: number } = {},
   ) {

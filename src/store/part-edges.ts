@@ -20,13 +20,6 @@ export interface KeptEdges extends EdgeBytes {
 }
 
 /**
- * How much of a part's head is kept: one chunk of the largest size. On the
- * bench's generations half the seams close within 66 KiB past a boundary and
- * 90% within 262 KiB (part-seams.ts); the rest read on from the containers.
- */
-export const KEPT_HEAD_CHUNKS = 1;
-
-/**
  * Process-wide bytes held for part edges. 32 MiB holds some 180 parts (a head
  * of 128 KiB, a last chunk of about 48 KiB and 8 KiB of fingerprints each): a
  * 1.4 GB upload in 8 MiB parts. Past it, the oldest parts are forgotten and

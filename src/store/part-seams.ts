@@ -57,9 +57,9 @@ const READ_AHEAD = 2;
 export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder): AsyncGenerator<Stitch> {
   const { maxSize, minSize } = cutter.parameters;
   // Two chunks of the largest size at least: a full reach always holds a new cut to bridge from.
-  const reach = Math.max(SEAM_REACH, 4 * maxSize);
+  const reach = seamReach(maxSize);
   const nonEmpty = parts.filter((p) => p.size > 0);
-  const ahead = new ReadAhead(nonEmpty, Math.min(reach, FIRST_LOOK_CHUNKS * maxSize), reach, (carry, head, part) =>
+  const ahead = new ReadAhead(nonEmpty, firstLook(maxSize), reach, (carry, head, part) =>
     closesWithin(cutter, carry, head, part),
   );
   /** Bytes since the last real cut, not yet named: the tail of the part before. */
@@ -140,6 +140,15 @@ async function closesWithin(cutter: CutFinder, carry: Buffer, head: Buffer, part
     if (at > 0 && (await own.skipTo(at))) return true;
   }
   return false;
+}
+
+function seamReach(maxSize: number): number {
+  return Math.max(SEAM_REACH, 4 * maxSize);
+}
+
+/** How much of a part's head a seam reads first: what an upload keeps of each part (part-edges.ts). */
+export function firstLook(maxSize: number): number {
+  return Math.min(seamReach(maxSize), FIRST_LOOK_CHUNKS * maxSize);
 }
 
 function fresh(data: Buffer, cuts: Uint32Array): Stitch {
