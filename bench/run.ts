@@ -241,15 +241,26 @@ async function s3Path(
       child.stdin!.write(`unique ${unit}\n`);
       return (await next()) as unknown as UniqueBytes;
     };
+    type Timed = { bytes: number; seconds: number; cpuSeconds: number };
+    /** The store path, one stream and multipart (cut as the raw multipart client cuts it: what the S3 face adds to multipart). */
+    const baselines = async (unit: string, multipartUnit: string, path: string, key: string): Promise<{ single: Timed; multipart: Timed }> => {
+      child.stdin!.write(`direct ${unit} ${path} ${key}\n`);
+      const single = (await next()) as Timed;
+      child.stdin!.write(`directmp ${multipartUnit} ${path} ${key}\n`);
+      return { single, multipart: (await next()) as Timed };
+    };
+    /** Both runs as one: their mean time (so their MB/s combine as a harmonic mean) and mean CPU. */
+    const bracket = (a: Timed, b: Timed): Timed & { spread: string } => ({
+      bytes: a.bytes,
+      seconds: (a.seconds + b.seconds) / 2,
+      cpuSeconds: (a.cpuSeconds + b.cpuSeconds) / 2,
+      spread: `${(a.bytes / 1e6 / a.seconds).toFixed(0)}/${(b.bytes / 1e6 / b.seconds).toFixed(0)}`,
+    });
     const none: UniqueBytes = { stored: 0, kept: 0 };
     let firstUnique = { singleAfterFirst: none, partsAfterFirst: none };
     for (const [g, gen] of gens.entries()) {
       // The paired baseline: the store path inside the server process, just before the S3 runs.
-      child.stdin!.write(`direct ${gen.path} gen${g + 1}.tar\n`);
-      const paired = (await next()) as { bytes: number; seconds: number; cpuSeconds: number };
-      // And the store's own multipart path, cut as the raw multipart client cuts it: what the S3 face adds to multipart.
-      child.stdin!.write(`directmp ${gen.path} gen${g + 1}.tar\n`);
-      const pairedMultipart = (await next()) as { bytes: number; seconds: number; cpuSeconds: number };
+      const before = await baselines('direct', 'directmp', gen.path, `gen${g + 1}.tar`);
       if (g === 0) firstUnique = { singleAfterFirst: await uniqueOf('direct'), partsAfterFirst: await uniqueOf('directmp') };
       const source = loadSource(gen.path);
       reset();
@@ -262,6 +273,11 @@ async function s3Path(
       const raw = await measure(() => rawMultipart(target, 's3-raw-multipart', `gen${g + 1}.tar`, source, MULTIPART_PART, MULTIPART_IN_FLIGHT));
       const rawServerCpu = serverCpu() - cpu0;
       const { peakRssMiB: rawRss, majors: rawMajors } = await peakAndMajors();
+      // And again just after, into units of their own that have seen the same generations: the host
+      // drifts over seconds, so a baseline on one side of the S3 runs alone moved their ratios by a fifth.
+      const after = await baselines('direct-after', 'directmp-after', gen.path, `gen${g + 1}.tar`);
+      const paired = bracket(before.single, after.single);
+      const pairedMultipart = bracket(before.multipart, after.multipart);
       reset();
       cpu0 = serverCpu();
       const multi = await measure(() => sdkMultipart(client, 's3-multipart', `gen${g + 1}.tar`, source, MULTIPART_PART, MULTIPART_IN_FLIGHT));
@@ -280,6 +296,8 @@ async function s3Path(
         directMbps,
         directCpu: paired.cpuSeconds,
         directMultipartMbps: pairedMultipart.bytes / 1e6 / pairedMultipart.seconds,
+        directSpread: paired.spread,
+        directMultipartSpread: pairedMultipart.spread,
         directMultipartCpu: pairedMultipart.cpuSeconds,
         putServerCpu: singleServerCpu,
         rawMultipartServerCpu: rawServerCpu,
@@ -329,19 +347,22 @@ async function s3Path(
     say('S3 path: the same generations, fed from memory, through a server in its own process (client in the bench process, same 2 cores).');
     say(`  clients at nice ${CLIENT_NICE} (CAIRN_BENCH_CLIENT_NICE; the server at ${serverNice}): ` +
       (CLIENT_NICE > 0 ? 'they get the CPU the server leaves, as a client on another machine takes none of it' : 'they contend with the server for the same cores'));
-    say('  "direct" is the paired baseline: the store path inside the server process, run just before each generation\'s S3 uploads;');
-    say('  "direct mp" the store\'s multipart path there, parts cut as the raw multipart client cuts them (into a unit of its own)');
+    say('  "direct" is the paired baseline: the store path inside the server process, run just before and just after each generation\'s');
+    say('  PUT and raw multipart (into two units, each seeing every generation once; their mean time, and each one\'s MB/s before/after);');
+    say('  "direct mp" the store\'s multipart path there, parts cut as the raw multipart client cuts them (into units of their own)');
     say('  (this host is shared and drifts over minutes; the store-path table above ran earlier)');
     say('  PUT: one signed PutObject streaming the generation (UNSIGNED-PAYLOAD); multipart, 8 MiB parts, 4 in flight:');
     say('  "raw" as light as a client can be (UNSIGNED-PAYLOAD, no checksums), "SDK" by @aws-sdk/lib-storage (signed SHA-256 and CRC32 of every part)');
     say(
       table(
-        ['gen', 'direct MB/s', 'cpu s', 'direct mp MB/s', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', '/direct mp', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB', 'full GCs PUT/raw/SDK'],
+        ['gen', 'direct MB/s', 'before/after', 'cpu s', 'direct mp MB/s', 'before/after', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', '/direct mp', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB', 'full GCs PUT/raw/SDK'],
         rows.map((r) => [
           r.generation,
           r.directMbps,
+          r.directSpread,
           r.directCpu,
           r.directMultipartMbps,
+          r.directMultipartSpread,
           r.directMultipartCpu,
           r.putMbps,
           r.putMbps / r.directMbps,
@@ -444,6 +465,9 @@ interface S3Row {
   /** The store's multipart path in the server process, same parts and parts in flight as the raw multipart. */
   directMultipartMbps: number;
   directMultipartCpu: number;
+  /** The baselines' MB/s before and after the S3 runs, "before/after": how far the host drifted meanwhile. */
+  directSpread: string;
+  directMultipartSpread: string;
   putServerCpu: number;
   rawMultipartServerCpu: number;
   storePathMbps: number;
