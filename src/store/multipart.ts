@@ -15,7 +15,7 @@ import { ObjectWriter, type IngestResult } from './object-writer.js';
 import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
 import { fingerprintAt, walkLeaves, walkRecipe } from './recipe-cursor.js';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
-import type { EdgeBytes, PartEdges } from './part-edges.js';
+import type { KeptPart, PartEdges } from './part-edges.js';
 import { firstLook, stitchParts, type SeamPart } from './part-seams.js';
 import type { StoreContext } from './store-context.js';
 
@@ -271,40 +271,48 @@ export class Multipart {
   }
 
   /** A stored part, for stitching: its chunks, and its bytes from its kept edges or its containers. */
-  private seamPart(p: PartRow, kept: EdgeBytes | undefined): SeamPart {
+  /**
+   * A part as the seams need it. What the upload kept is used first: its chunk
+   * list names the chunks and finds their bytes with no recipe node loaded,
+   * and its head and last chunk, while kept, need no read at all.
+   */
+  private seamPart(p: PartRow, kept: KeptPart | undefined): SeamPart {
     const { reader } = this;
-    const stored: SeamPart = {
+    const list = kept?.chunks;
+    const edges = kept?.bytes;
+    const read = async (start: number, end: number): Promise<Buffer> => {
+      if (edges && end <= edges.head.length) return edges.head.subarray(start, end);
+      const out = Buffer.allocUnsafe(end - start);
+      let at = 0;
+      const sink = (view: Buffer): void => {
+        at += view.copy(out, at);
+      };
+      if (list) await reader.pumpChunks(list, start, end, sink);
+      else await reader.pump(p.recipeRoot, p.recipeHeight, start, end, sink);
+      if (at !== out.length) throw new Error(`part ${p.partNumber} gave ${at} bytes of [${start}, ${end})`);
+      return out;
+    };
+    return {
       size: p.size,
       chunks: async function* () {
+        if (list) {
+          yield Array.from(list.rawLengths, (rawLength, i) => ({ fingerprint: list.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES), rawLength }));
+          return;
+        }
         if (!p.recipeRoot) return;
         for await (const leaf of walkLeaves(reader.loadNode, p.recipeRoot, p.recipeHeight)) {
           yield Array.from({ length: leaf.count }, (_, i) => ({ fingerprint: fingerprintAt(leaf, i), rawLength: leaf.sizes[i]! }));
         }
       },
-      read: async (start, end) => {
-        const out = Buffer.allocUnsafe(end - start);
-        let at = 0;
-        await reader.pump(p.recipeRoot, p.recipeHeight, start, end, (view) => {
-          at += view.copy(out, at);
-        });
-        if (at !== out.length) throw new Error(`part ${p.partNumber} gave ${at} bytes of [${start}, ${end})`);
-        return out;
-      },
+      read,
       async readLastChunk() {
+        if (edges) return edges.lastChunk;
+        if (list) return list.rawLengths.length === 0 ? Buffer.alloc(0) : read(p.size - list.rawLengths[list.rawLengths.length - 1]!, p.size);
         if (!p.recipeRoot) return Buffer.alloc(0);
         const last = await walkRecipe(reader.loadNode, p.recipeRoot, p.recipeHeight, p.size - 1).next();
         if (last.done) throw new Error(`part ${p.partNumber} has no chunk at its end`);
-        return this.read(last.value.objectOffset, p.size);
+        return read(last.value.objectOffset, p.size);
       },
-    };
-    if (!kept) return stored;
-    return {
-      size: p.size,
-      chunks: async function* () {
-        yield Array.from(kept.rawLengths, (rawLength, i) => ({ fingerprint: kept.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES), rawLength }));
-      },
-      read: async (start, end) => (end <= kept.head.length ? kept.head.subarray(start, end) : stored.read(start, end)),
-      readLastChunk: async () => kept.lastChunk,
     };
   }
 

@@ -5,7 +5,7 @@ import { FormatError, RECORD_HEADER_BYTES, readRecordHeader, xxh64, ChunkKind } 
 import { CorruptChunkError, MissingChunkError } from './errors.js';
 import type { ChunkLocation } from './index-db.js';
 import { decodeRecipeNode, type RecipeNode } from './recipe-format.js';
-import { walkRecipe, type ChunkRef } from './recipe-cursor.js';
+import { walkChunkList, walkRecipe, type ChunkList, type ChunkRef } from './recipe-cursor.js';
 import { CorruptRecordError } from './store-compute.js';
 import type { StoreContext } from './store-context.js';
 
@@ -41,7 +41,8 @@ export class ObjectReader {
 
   /** Yields bytes [start, end) of the object, each piece a buffer of its own. */
   async *read(root: Buffer | null, height: number, start: number, end: number): AsyncGenerator<Buffer> {
-    for await (const p of this.pieces(root, height, start, end)) {
+    if (!root) return;
+    for await (const p of this.pieces(walkRecipe(this.loadNode, root, height, start), start, end)) {
       const copy = Buffer.from(p.view);
       p.release();
       yield copy;
@@ -54,7 +55,25 @@ export class ObjectReader {
    * write has been taken by the kernel).
    */
   async pump(root: Buffer | null, height: number, start: number, end: number, sink: (view: Buffer) => Promise<void> | void): Promise<void> {
-    for await (const p of this.pieces(root, height, start, end)) {
+    if (!root) return;
+    await this.pumpRefs(walkRecipe(this.loadNode, root, height, start), start, end, sink);
+  }
+
+  /**
+   * pump() for bytes named by a chunk list rather than a recipe (a part whose
+   * chunk list was kept at upload): no recipe node is loaded.
+   */
+  async pumpChunks(list: ChunkList, start: number, end: number, sink: (view: Buffer) => Promise<void> | void): Promise<void> {
+    await this.pumpRefs(walkChunkList(list, start), start, end, sink);
+  }
+
+  private async pumpRefs(
+    refs: AsyncIterable<ChunkRef> | Iterable<ChunkRef>,
+    start: number,
+    end: number,
+    sink: (view: Buffer) => Promise<void> | void,
+  ): Promise<void> {
+    for await (const p of this.pieces(refs, start, end)) {
       try {
         await sink(p.view);
       } finally {
@@ -63,8 +82,9 @@ export class ObjectReader {
     }
   }
 
-  private async *pieces(root: Buffer | null, height: number, start: number, end: number): AsyncGenerator<Piece> {
-    if (!root || start >= end) return;
+  /** The decoded bytes of [start, end), from refs: the chunks in order, the first one holding start. */
+  private async *pieces(refs: AsyncIterable<ChunkRef> | Iterable<ChunkRef>, start: number, end: number): AsyncGenerator<Piece> {
+    if (start >= end) return;
     const { readSpanBytes, readAhead } = this.ctx.settings;
     const maxChunk = this.ctx.cutter.parameters.maxSize;
     const inputSize = readSpanBytes + RECORD_HEADER_BYTES + maxChunk;
@@ -85,7 +105,7 @@ export class ObjectReader {
       span = null;
     };
     try {
-      for await (const ref of walkRecipe(this.loadNode, root, height, start)) {
+      for await (const ref of refs) {
         if (ref.objectOffset >= end) break;
         const loc = this.locate(ref.fingerprint);
         const s = span as Span | null;

@@ -1,4 +1,5 @@
 import type { ChunkBatch } from '../chunking/chunk-batcher.js';
+import type { ChunkList } from './recipe-cursor.js';
 
 /** What completing an upload needs of each part: the bytes at its two edges, and its chunks. */
 export interface EdgeBytes {
@@ -19,11 +20,23 @@ export interface KeptEdges extends EdgeBytes {
   size: number;
 }
 
+/** What is kept of a part: its chunk list always, its edge bytes until the budget needs them. */
+export interface KeptPart {
+  uploadId: string;
+  partNumber: number;
+  root: Buffer;
+  size: number;
+  chunks: ChunkList;
+  /** The part's first bytes and its last chunk; null once given up for room. */
+  bytes: { head: Buffer; lastChunk: Buffer } | null;
+}
+
 /**
- * Process-wide bytes held for part edges. 32 MiB holds some 180 parts (a head
- * of 128 KiB, a last chunk of about 48 KiB and 8 KiB of fingerprints each): a
- * 1.4 GB upload in 8 MiB parts. Past it, the oldest parts are forgotten and
- * read back.
+ * Process-wide bytes held for parts. 32 MiB holds some 180 parts whole (a head
+ * of 128 KiB, a last chunk of about 48 KiB and 8 KiB of chunk list each): a 1.4
+ * GB upload in 8 MiB parts. Past that the oldest parts give up their bytes and
+ * keep their chunk lists, which 32 MiB holds for some 3,800 parts (30 GB);
+ * past that the oldest are forgotten and read back.
  */
 export const DEFAULT_EDGE_BUDGET = 32 * 1024 * 1024;
 
@@ -69,20 +82,29 @@ export class EdgeCapture {
 /**
  * What UploadPart keeps for CompleteMultipartUpload, so that the seams are
  * re-cut from memory rather than read back from the containers and decoded,
- * and the parts' chunks named without loading their recipes. Only a cache:
- * an entry is used only for the part whose recipe it was cut from, and
- * anything forgotten (budget, restart, UploadPartCopy) is read back.
+ * and the parts' chunks named (and their bytes found) without loading their
+ * recipes. Only a cache: an entry is used only for the part whose recipe it
+ * was cut from, and anything forgotten (budget, restart, UploadPartCopy) is
+ * read back. The chunk lists outlast the bytes: a part's bytes are a few
+ * hundred KiB, its list a few KiB, and the list alone spares a completion the
+ * part's recipe nodes.
  */
 export class PartEdges {
   private static sharedInstance: PartEdges | null = null;
-  /** In insertion order: the first entry is the oldest. */
-  private readonly entries = new Map<string, KeptEdges>();
+  /** Parts kept whole, in insertion order: the first is the oldest. */
+  private readonly whole = new Map<string, KeptPart>();
+  /** Parts that gave up their bytes, oldest first. */
+  private readonly listsOnly = new Map<string, KeptPart>();
   private readonly byUpload = new Map<string, Set<number>>();
   private bytes = 0;
   private hitCount = 0;
   private missCount = 0;
 
-  constructor(readonly budget: number = DEFAULT_EDGE_BUDGET) {}
+  /** edgeBytes false keeps chunk lists only (a smaller cache, or a test of that path). */
+  constructor(
+    readonly budget: number = DEFAULT_EDGE_BUDGET,
+    private readonly edgeBytes = true,
+  ) {}
 
   static shared(): PartEdges {
     return (PartEdges.sharedInstance ??= new PartEdges());
@@ -91,23 +113,31 @@ export class PartEdges {
   keep(edges: KeptEdges): void {
     const { uploadId, partNumber } = edges;
     this.remove(uploadId, partNumber);
-    const size = footprint(edges);
-    if (size > this.budget) return;
-    this.entries.set(entryKey(uploadId, partNumber), edges);
+    const part: KeptPart = {
+      uploadId,
+      partNumber,
+      root: edges.root,
+      size: edges.size,
+      chunks: { fingerprints: edges.fingerprints, rawLengths: edges.rawLengths },
+      bytes: { head: edges.head, lastChunk: edges.lastChunk },
+    };
+    // A list that does not add up to the part is a capture gone wrong: better read back than trusted.
+    if (edges.rawLengths.reduce((a, n) => a + n, 0) !== edges.size) return;
+    if (!this.edgeBytes || footprint(part) > this.budget) part.bytes = null;
+    if (footprint(part) > this.budget) return;
+    (part.bytes ? this.whole : this.listsOnly).set(entryKey(uploadId, partNumber), part);
     let parts = this.byUpload.get(uploadId);
     if (!parts) this.byUpload.set(uploadId, (parts = new Set()));
     parts.add(partNumber);
-    this.bytes += size;
-    for (const [k, e] of this.entries) {
-      if (this.bytes <= this.budget) break;
-      this.remove(e.uploadId, e.partNumber, k);
-    }
+    this.bytes += footprint(part);
+    this.makeRoom();
   }
 
-  /** The part's edges, if kept from the upload that stored this recipe. */
-  get(uploadId: string, partNumber: number, root: Buffer | null, size: number): KeptEdges | undefined {
+  /** What is kept of the part, if kept from the upload that stored this recipe. */
+  get(uploadId: string, partNumber: number, root: Buffer | null, size: number): KeptPart | undefined {
     if (root === null) return undefined; // an empty part: nothing to keep
-    const e = this.entries.get(entryKey(uploadId, partNumber));
+    const key = entryKey(uploadId, partNumber);
+    const e = this.whole.get(key) ?? this.listsOnly.get(key);
     const hit = e !== undefined && e.size === size && e.root.equals(root);
     if (hit) this.hitCount++;
     else this.missCount++;
@@ -119,15 +149,33 @@ export class PartEdges {
     for (const n of [...(this.byUpload.get(uploadId) ?? [])]) this.remove(uploadId, n);
   }
 
-  /** Bytes held, and how often a completion found a part's edges kept. */
-  stats(): { bytes: number; parts: number; hits: number; misses: number } {
-    return { bytes: this.bytes, parts: this.entries.size, hits: this.hitCount, misses: this.missCount };
+  /** Bytes held, parts kept (and how many of them as lists only), and how often a completion found a part kept. */
+  stats(): { bytes: number; parts: number; listsOnly: number; hits: number; misses: number } {
+    return { bytes: this.bytes, parts: this.whole.size + this.listsOnly.size, listsOnly: this.listsOnly.size, hits: this.hitCount, misses: this.missCount };
   }
 
-  private remove(uploadId: string, partNumber: number, key = entryKey(uploadId, partNumber)): void {
-    const e = this.entries.get(key);
+  /** Over budget: the oldest whole parts give up their bytes first, then the oldest lists go. */
+  private makeRoom(): void {
+    for (const [k, e] of this.whole) {
+      if (this.bytes <= this.budget) return;
+      this.bytes -= footprint(e);
+      this.whole.delete(k);
+      e.bytes = null;
+      this.listsOnly.set(k, e);
+      this.bytes += footprint(e);
+    }
+    for (const e of this.listsOnly.values()) {
+      if (this.bytes <= this.budget) return;
+      this.remove(e.uploadId, e.partNumber);
+    }
+  }
+
+  private remove(uploadId: string, partNumber: number): void {
+    const key = entryKey(uploadId, partNumber);
+    const e = this.whole.get(key) ?? this.listsOnly.get(key);
     if (!e) return;
-    this.entries.delete(key);
+    this.whole.delete(key);
+    this.listsOnly.delete(key);
     this.bytes -= footprint(e);
     const parts = this.byUpload.get(uploadId)!;
     parts.delete(partNumber);
@@ -138,6 +186,6 @@ export class PartEdges {
 /** Counted per entry beside its bytes, so that a flood of tiny parts is bounded too. */
 const ENTRY_OVERHEAD = 256;
 
-const footprint = (e: EdgeBytes): number =>
-  e.head.length + e.lastChunk.length + e.fingerprints.length + e.rawLengths.byteLength + ENTRY_OVERHEAD;
+const footprint = (e: KeptPart): number =>
+  (e.bytes ? e.bytes.head.length + e.bytes.lastChunk.length : 0) + e.chunks.fingerprints.length + e.chunks.rawLengths.byteLength + ENTRY_OVERHEAD;
 const entryKey = (uploadId: string, partNumber: number): string => `${uploadId}/${partNumber}`;

@@ -19,6 +19,24 @@ interface Frame {
   offset: number;
 }
 
+/** A stretch of bytes named as a plain list of chunks (fingerprints end to end, and their lengths). */
+export interface ChunkList {
+  fingerprints: Buffer;
+  rawLengths: Uint32Array;
+}
+
+/** Walks a chunk list from a byte offset, as walkRecipe walks a recipe: no nodes to load. */
+export function* walkChunkList(list: ChunkList, from: number): Generator<ChunkRef> {
+  let offset = 0;
+  for (let i = 0; i < list.rawLengths.length; i++) {
+    const rawLength = list.rawLengths[i]!;
+    if (offset + rawLength > from) {
+      yield { fingerprint: list.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES), rawLength, objectOffset: offset };
+    }
+    offset += rawLength;
+  }
+}
+
 /**
  * Walks an object's chunks in order from any byte offset. Seeking descends the
  * tree by subtree sizes: a ranged read of a huge object touches one node per

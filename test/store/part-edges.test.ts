@@ -46,33 +46,47 @@ const entry = (uploadId: string, partNumber: number, bytes: number, root = `${up
   size: 1000,
   head: Buffer.alloc(bytes),
   lastChunk: Buffer.alloc(0),
-  fingerprints: Buffer.alloc(0),
-  rawLengths: new Uint32Array(0),
+  // One chunk of the part's 1000 bytes: a list of 36 bytes, 292 with the entry's overhead.
+  fingerprints: Buffer.alloc(32),
+  rawLengths: Uint32Array.of(1000),
 });
 
-t.test('the cache holds its budget, oldest out first, and answers only for the recipe it was cut from', async (t) => {
+t.test('the cache holds its budget: the oldest give up their bytes, then their lists; it answers only for the recipe it was cut from', async (t) => {
   const edges = new PartEdges(10_000);
   for (let n = 1; n <= 5; n++) edges.keep(entry('a', n, 2000));
-  t.equal(edges.stats().parts, 4, 'five parts of 2256 bytes: four fit');
+  t.same([edges.stats().parts, edges.stats().listsOnly], [5, 1], 'five parts of 2292 bytes: four fit whole, the oldest keeps its list');
   t.ok(edges.stats().bytes <= 10_000);
   const root = (n: number): Buffer => sha256(Buffer.from(`a/${n}`));
-  t.equal(edges.get('a', 1, root(1), 1000), undefined, 'the oldest went first');
-  t.ok(edges.get('a', 5, root(5), 1000));
+  const oldest = edges.get('a', 1, root(1), 1000);
+  t.ok(oldest && oldest.bytes === null && oldest.chunks.rawLengths[0] === 1000, 'the oldest gave up its bytes first');
+  t.ok(edges.get('a', 5, root(5), 1000)?.bytes?.head.length === 2000);
   t.equal(edges.get('a', 5, root(4), 1000), undefined, 'a part uploaded again has another recipe: not these edges');
   t.equal(edges.get('a', 5, root(5), 999), undefined);
   t.equal(edges.get('a', 5, null, 1000), undefined, 'an empty part has nothing kept');
   edges.keep(entry('a', 5, 100, 'again'));
   t.ok(edges.get('a', 5, sha256(Buffer.from('again')), 1000), 'keeping a part again replaces it');
   edges.keep(entry('b', 1, 20_000));
-  t.equal(edges.get('b', 1, root(1), 1000), undefined, 'a part larger than the budget is not kept');
-  t.equal(edges.stats().parts, 4, 'and evicts nothing');
+  t.equal(edges.get('b', 1, root(1), 1000), undefined);
+  t.equal(edges.get('b', 1, sha256(Buffer.from('b/1')), 1000)?.bytes, null, 'a part whose bytes exceed the budget keeps its list');
+  t.same([edges.stats().parts, edges.stats().listsOnly], [6, 2]);
+  edges.keep({ ...entry('b', 3, 10), rawLengths: Uint32Array.of(999) });
+  t.equal(edges.get('b', 3, sha256(Buffer.from('b/3')), 1000), undefined, 'a list that does not add up to its part is not kept');
   edges.keep(entry('b', 2, 10));
   edges.forget('a');
-  t.same({ parts: edges.stats().parts, bytes: edges.stats().bytes }, { parts: 1, bytes: 266 }, 'forgetting an upload leaves the others');
+  t.same({ parts: edges.stats().parts, bytes: edges.stats().bytes }, { parts: 2, bytes: 292 + 302 }, 'forgetting an upload leaves the others');
+
+  const lists = new PartEdges(1000);
+  for (let n = 1; n <= 5; n++) lists.keep(entry('x', n, 2000));
+  t.same([lists.stats().parts, lists.stats().listsOnly], [3, 3], 'past the bytes, lists: the oldest lists go');
+  t.equal(lists.get('x', 2, sha256(Buffer.from('x/2')), 1000), undefined);
+  t.ok(lists.get('x', 5, sha256(Buffer.from('x/5')), 1000));
   const small = new PartEdges(256 * 100);
   for (let n = 1; n <= 10_000; n++) small.keep(entry('tiny', n, 1));
   t.ok(small.stats().parts < 100, 'a flood of tiny parts is bounded by their count too');
-  t.same(Object.values(new PartEdges(0).stats()), [0, 0, 0, 0]);
+  const listed = new PartEdges(10_000, false);
+  listed.keep(entry('l', 1, 2000));
+  t.same([listed.stats().parts, listed.stats().listsOnly, listed.stats().bytes], [1, 1, 292], 'a cache of lists only keeps no bytes');
+  t.same(Object.values(new PartEdges(0).stats()), [0, 0, 0, 0, 0]);
 });
 
 /** Uploads data in parts of partSize, in order, two at a time; the upload id. */
@@ -89,18 +103,18 @@ async function uploadParts(store: ChunkStore, key: string, data: Buffer, partSiz
 
 const partList = (count: number): { partNumber: number }[] => Array.from({ length: count }, (_, i) => ({ partNumber: i + 1 }));
 
-t.test('a completion stitches from kept edges where it has them and reads back the rest', async (t) => {
+t.test('a completion stitches from kept bytes where it has them, and from kept chunk lists where only those are left', async (t) => {
   const edges = new PartEdges(3 * 40_000);
   const { store } = await openTestStore(t, { partEdges: edges });
   const data = pseudoRandomBytes('partly kept', 1_000_000);
   await store.put('one', streamOf([data]));
   const before = store.stats().uniqueBytes;
   const uploadId = await uploadParts(store, 'parted', data, 100_000);
-  t.ok(edges.stats().parts > 0 && edges.stats().parts < 10, `the budget held ${edges.stats().parts} of 10 parts`);
+  const { parts, listsOnly } = edges.stats();
+  t.ok(parts === 10 && listsOnly > 0 && listsOnly < 10, `the budget held ${parts - listsOnly} of 10 parts whole, the rest as lists`);
   const added = store.stats().uniqueBytes - before;
   await store.completeUpload(uploadId, partList(10));
-  const { hits, misses } = edges.stats();
-  t.ok(hits > 0 && misses > 0, `${hits} parts from memory, ${misses} read back`);
+  t.same([edges.stats().hits, edges.stats().misses], [10, 0], 'every part came from memory');
   t.equal(store.stats().uniqueBytes - before, added, 'every re-cut seam is a chunk one stream stored');
   t.ok((await collect((await store.get('parted')).body)).equals(data));
   t.equal(edges.stats().parts, 0, 'a completed upload\'s parts are forgotten');

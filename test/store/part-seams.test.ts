@@ -32,14 +32,16 @@ async function liveUnique(store: ChunkStore): Promise<number> {
 const AWKWARD = [600_000, 700_001, 1, 2, 3, 5000, 0, 555_555, 20_000, 7];
 
 /**
- * Every seam test runs twice: with the parts' edges kept from their uploads
- * (what a completion normally stitches from), and with nothing kept, so that
- * every edge is read back from the containers (after a restart, or past the
- * cache's budget). Both must give the same object, chunk for chunk.
+ * Every seam test runs three times: with the parts' edges kept from their
+ * uploads (what a completion normally stitches from); with only their chunk
+ * lists kept (an upload larger than the cache's bytes), so that the edges are
+ * read from the containers through the lists; and with nothing kept, so that
+ * every edge is read back through the parts' recipes (after a restart, or past
+ * the cache's budget). All must give the same object, chunk for chunk.
  */
-for (const [mode, budget] of [['edges kept', 64 << 20], ['edges read back', 0]] as const) {
+for (const [mode, budget, edgeBytes] of [['edges kept', 64 << 20, true], ['chunk lists kept', 64 << 20, false], ['edges read back', 0, true]] as const) {
   t.test(mode, async (t) => {
-    const edges = new PartEdges(budget);
+    const edges = new PartEdges(budget, edgeBytes);
     const open = (t: Test, options: OpenOptions = {}, dir?: string) => openTestStore(t, { partEdges: edges, ...options }, dir);
   t.test('a multipart object names exactly the chunks one stream of its bytes would', async (t) => {
     const { store } = await open(t);

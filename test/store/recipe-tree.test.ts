@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { RecipeBuilder } from '../../src/store/recipe-builder.js';
-import { walkRecipe } from '../../src/store/recipe-cursor.js';
+import { walkChunkList, walkRecipe } from '../../src/store/recipe-cursor.js';
 import { decodeRecipeNode, RECIPE_MAX_ENTRIES } from '../../src/store/recipe-format.js';
 
 /** The builder and the walker over nodes kept in a map: the tree logic alone, without containers. */
@@ -71,4 +71,18 @@ t.test('the same entries always make the same tree', async (t) => {
   const a = buildTree(50_000, () => 4096);
   const b = buildTree(50_000, () => 4096);
   t.ok(a.root.root!.equals(b.root.root!));
+});
+
+t.test('a chunk list walks like the recipe of the same chunks, from any offset', async (t) => {
+  const sizeOf = (i: number): number => 1 + ((i * 7919) % 5000);
+  const tree = buildTree(3000, sizeOf);
+  const list = { fingerprints: Buffer.concat(tree.fps), rawLengths: Uint32Array.from(tree.fps, (_, i) => sizeOf(i)) };
+  const total = list.rawLengths.reduce((a, n) => a + n, 0);
+  for (const from of [0, 1, sizeOf(0), sizeOf(0) + 1, Math.floor(total / 2), total - 1, total, total + 10]) {
+    const fromRecipe = [];
+    for await (const r of walkRecipe(tree.load, tree.root.root!, tree.root.height, from)) fromRecipe.push(r);
+    const fromList = [...walkChunkList(list, from)];
+    t.same(fromList, fromRecipe, `from ${from}: ${fromList.length} chunks`);
+  }
+  t.same([...walkChunkList({ fingerprints: Buffer.alloc(0), rawLengths: new Uint32Array(0) }, 0)], []);
 });
