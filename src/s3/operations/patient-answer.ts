@@ -17,16 +17,21 @@ const KEEP_ALIVE_EVERY_MS = 5_000;
  */
 export async function answerPatiently(call: S3Call, work: Promise<string>, patienceMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   const early = await Promise.race([
     work.then(
       (body) => ({ body }),
       (err: unknown) => ({ err }),
     ),
     new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), patienceMs);
+      // No patience means none: a timer of 0 ms can lose to a small completion, while setImmediate
+      // lets through only what is known without I/O (a refusal of the request itself).
+      if (patienceMs <= 0) immediate = setImmediate(() => resolve(null));
+      else timer = setTimeout(() => resolve(null), patienceMs);
     }),
   ]);
   clearTimeout(timer);
+  clearImmediate(immediate);
   if (early) {
     if ('err' in early) throw early.err;
     sendXml(call, 200, early.body);
