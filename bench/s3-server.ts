@@ -51,7 +51,7 @@ async function paired(unit: string, path: string, store: (store: ChunkStore, sou
   (globalThis as { gc?: () => void }).gc?.();
   // V8 hands the source's memory back on a thread of its own, about 100 ms for 1 GB: a peak
   // measured from the next reset would count it otherwise.
-  for (let waited = 0; waited < 500 && process.memoryUsage.rss() > rssBefore + 64 * 2 ** 20; waited += 10) {
+  for (const until = Date.now() + 500; Date.now() < until && process.memoryUsage.rss() > rssBefore + 64 * 2 ** 20; ) {
     await new Promise((r) => setTimeout(r, 10));
   }
   process.stdout.write(`${JSON.stringify({ bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);

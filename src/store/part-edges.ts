@@ -1,4 +1,5 @@
 import type { ChunkBatch } from '../chunking/chunk-batcher.js';
+import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
 import type { ChunkList } from './recipe-cursor.js';
 
 /** What completing an upload needs of each part: the bytes at its two edges, and its chunks. */
@@ -123,6 +124,7 @@ export class PartEdges {
     };
     // A list that does not add up to the part is a capture gone wrong: better read back than trusted.
     if (edges.rawLengths.reduce((a, n) => a + n, 0) !== edges.size) return;
+    if (edges.fingerprints.length !== edges.rawLengths.length * FINGERPRINT_BYTES) return;
     if (!this.edgeBytes || footprint(part) > this.budget) part.bytes = null;
     if (footprint(part) > this.budget) return;
     (part.bytes ? this.whole : this.listsOnly).set(entryKey(uploadId, partNumber), part);
@@ -154,7 +156,12 @@ export class PartEdges {
     return { bytes: this.bytes, parts: this.whole.size + this.listsOnly.size, listsOnly: this.listsOnly.size, hits: this.hitCount, misses: this.missCount };
   }
 
-  /** Over budget: the oldest whole parts give up their bytes first, then the oldest lists go. */
+  /**
+   * Over budget: the oldest whole parts give up their bytes first, then the
+   * oldest lists go (in the order they became lists). Lists go last because
+   * they are what a large upload's completion keeps of most of its parts; an
+   * abandoned upload's lists stay until pushed out or its upload expires.
+   */
   private makeRoom(): void {
     for (const [k, e] of this.whole) {
       if (this.bytes <= this.budget) return;

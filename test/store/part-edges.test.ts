@@ -71,9 +71,14 @@ t.test('the cache holds its budget: the oldest give up their bytes, then their l
   t.same([edges.stats().parts, edges.stats().listsOnly], [6, 2]);
   edges.keep({ ...entry('b', 3, 10), rawLengths: Uint32Array.of(999) });
   t.equal(edges.get('b', 3, sha256(Buffer.from('b/3')), 1000), undefined, 'a list that does not add up to its part is not kept');
+  edges.keep({ ...entry('b', 3, 10), fingerprints: Buffer.alloc(31) });
+  t.equal(edges.get('b', 3, sha256(Buffer.from('b/3')), 1000), undefined, 'nor one whose fingerprints do not match its lengths');
+  const held = edges.stats().bytes;
+  edges.keep(entry('b', 1, 10, 'b/1 again'));
+  t.same([edges.stats().bytes, edges.stats().listsOnly], [held - 292 + 302, 1], 'a part kept as a list, kept again whole: counted once, as it is now');
   edges.keep(entry('b', 2, 10));
   edges.forget('a');
-  t.same({ parts: edges.stats().parts, bytes: edges.stats().bytes }, { parts: 2, bytes: 292 + 302 }, 'forgetting an upload leaves the others');
+  t.same({ parts: edges.stats().parts, bytes: edges.stats().bytes }, { parts: 2, bytes: 302 + 302 }, 'forgetting an upload leaves the others');
 
   const lists = new PartEdges(1000);
   for (let n = 1; n <= 5; n++) lists.keep(entry('x', n, 2000));
