@@ -270,7 +270,6 @@ export class Multipart {
     };
   }
 
-  /** A stored part, for stitching: its chunks, and its bytes from its kept edges or its containers. */
   /**
    * A part as the seams need it. What the upload kept is used first: its chunk
    * list names the chunks and finds their bytes with no recipe node loaded,

@@ -114,6 +114,9 @@ export class PartEdges {
   keep(edges: KeptEdges): void {
     const { uploadId, partNumber } = edges;
     this.remove(uploadId, partNumber);
+    // A list that does not add up to the part is a capture gone wrong: better read back than trusted.
+    if (edges.rawLengths.reduce((a, n) => a + n, 0) !== edges.size) return;
+    if (edges.fingerprints.length !== edges.rawLengths.length * FINGERPRINT_BYTES) return;
     const part: KeptPart = {
       uploadId,
       partNumber,
@@ -122,9 +125,6 @@ export class PartEdges {
       chunks: { fingerprints: edges.fingerprints, rawLengths: edges.rawLengths },
       bytes: { head: edges.head, lastChunk: edges.lastChunk },
     };
-    // A list that does not add up to the part is a capture gone wrong: better read back than trusted.
-    if (edges.rawLengths.reduce((a, n) => a + n, 0) !== edges.size) return;
-    if (edges.fingerprints.length !== edges.rawLengths.length * FINGERPRINT_BYTES) return;
     if (!this.edgeBytes || footprint(part) > this.budget) part.bytes = null;
     if (footprint(part) > this.budget) return;
     (part.bytes ? this.whole : this.listsOnly).set(entryKey(uploadId, partNumber), part);
