@@ -13,8 +13,7 @@ import { objectInfo, type ObjectInfo } from './object-info.js';
 import type { ObjectReader } from './object-reader.js';
 import { ObjectWriter, type IngestResult } from './object-writer.js';
 import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
-import { fingerprintAt, walkLeaves, walkRecipe } from './recipe-cursor.js';
-import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
+import { fingerprintAt, walkChunkList, walkLeaves, walkRecipe } from './recipe-cursor.js';
 import type { KeptPart, PartEdges } from './part-edges.js';
 import { firstLook, stitchParts, type SeamPart } from './part-seams.js';
 import type { StoreContext } from './store-context.js';
@@ -295,7 +294,7 @@ export class Multipart {
       size: p.size,
       chunks: async function* () {
         if (list) {
-          yield Array.from(list.rawLengths, (rawLength, i) => ({ fingerprint: list.fingerprints.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES), rawLength }));
+          yield [...walkChunkList(list, 0)];
           return;
         }
         if (!p.recipeRoot) return;
