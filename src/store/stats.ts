@@ -25,6 +25,17 @@ export interface StoreStats {
   reductionFactor: number;
 }
 
+/** The figures quotas and emptiness checks need: kept as counters, so reading them costs the same in any unit. */
+export interface StoreUsage {
+  logicalBytes: number;
+  uniqueBytes: number;
+  objects: number;
+}
+
+export function usageOf(c: Counters): StoreUsage {
+  return { logicalBytes: c.logicalBytes, uniqueBytes: c.dataRawBytes, objects: c.objects };
+}
+
 export function computeStats(c: Counters, containers: { count: number; bytes: number }): StoreStats {
   const storedBytes = c.dataStoredBytes + c.recipeStoredBytes;
   return {

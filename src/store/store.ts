@@ -25,7 +25,7 @@ import { admitChunks, missingChunks, type AdmittedChunks, type OfferedChunk } fr
 import { ComposedObject, type ComposedMetadata } from './composed-object.js';
 import type { ObjectWriter } from './object-writer.js';
 import { ingestAndCommit, type CommitAdditions, type StreamOptions, type Written } from './stream-commit.js';
-import { computeStats, type StoreStats } from './stats.js';
+import { computeStats, usageOf, type StoreStats, type StoreUsage } from './stats.js';
 import { StoreCompute } from './store-compute.js';
 import type { StoreContext, StoreLog, StoreSettings } from './store-context.js';
 import { UnitLock } from './unit-lock.js';
@@ -344,10 +344,21 @@ export class ChunkStore {
     return listObjects(this.ctx.index, options);
   }
 
+  /**
+   * Sums the containers table: a scan that grows with the unit (about 7 ms a
+   * request at 250,000 containers, a TB of them). For figures a request needs,
+   * use usage().
+   */
   stats(): StoreStats {
     this.checkOpen();
     const totals = this.ctx.index.containerTotals();
     return computeStats(this.ctx.index.counters(), { count: totals.count, bytes: totals.bytes + this.ctx.containers.openBytes() });
+  }
+
+  /** Logical and unique bytes and objects, from the counters alone: what every write's quota check reads. */
+  usage(): StoreUsage {
+    this.checkOpen();
+    return usageOf(this.ctx.index.counters());
   }
 
   /** How dedup lookups were answered since open: filter, locality cache or index. */

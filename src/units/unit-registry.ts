@@ -160,7 +160,7 @@ export class UnitRegistry {
   /** Deletes a unit and everything in it. Refused while it holds objects, unless forced. */
   async delete(name: string, options: { force?: boolean } = {}): Promise<void> {
     const u = this.unit(name);
-    const objects = u.store.stats().objects;
+    const objects = u.store.usage().objects;
     if (objects > 0 && !options.force) throw new UnitNotEmptyError(name, objects);
     // Marked first, so a crash half-way is finished at the next start rather than leaving half a unit.
     this.db.setState(name, 'deleting');

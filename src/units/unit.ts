@@ -34,7 +34,7 @@ export class Unit {
     private quotaRef: Quota,
     private readonly onQuotaState: (unit: string, state: QuotaState, logicalBytes: number) => void,
   ) {
-    this.lastState = quotaState(quotaRef, store.stats().logicalBytes);
+    this.lastState = quotaState(quotaRef, store.usage().logicalBytes);
   }
 
   get quota(): Quota {
@@ -47,7 +47,7 @@ export class Unit {
   }
 
   get quotaState(): QuotaState {
-    return quotaState(this.quotaRef, this.store.stats().logicalBytes);
+    return quotaState(this.quotaRef, this.store.usage().logicalBytes);
   }
 
   /** Stores an object, refusing it whole (nothing stored) if it would cross the hard quota. */
@@ -56,7 +56,7 @@ export class Unit {
     let sizeLimit = options.sizeLimit;
     if (hard !== null) {
       const replaced = await this.store.head(key).then((o) => o.size, () => 0);
-      const room = Math.max(0, hard - this.store.stats().logicalBytes + replaced);
+      const room = Math.max(0, hard - this.store.usage().logicalBytes + replaced);
       sizeLimit = Math.min(sizeLimit ?? Number.POSITIVE_INFINITY, room);
     }
     const counted = this.countIn(source);
@@ -82,7 +82,7 @@ export class Unit {
   /** Stores a part of a multipart upload; the hard quota already refuses a part that could never fit. */
   async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
     const hard = this.quotaRef.hard;
-    const room = hard === null ? Number.POSITIVE_INFINITY : Math.max(0, hard - this.store.stats().logicalBytes);
+    const room = hard === null ? Number.POSITIVE_INFINITY : Math.max(0, hard - this.store.usage().logicalBytes);
     try {
       return await this.store.putPart(uploadId, partNumber, this.countIn(source), {
         ...options,
@@ -115,7 +115,7 @@ export class Unit {
     const hard = this.quotaRef.hard;
     if (hard !== null) {
       const offeredBytes = offered.reduce((n, c) => n + c.rawLength, 0);
-      if (this.store.stats().uniqueBytes + offeredBytes > hard) return Promise.reject(new QuotaExceededError(this.name, hard));
+      if (this.store.usage().uniqueBytes + offeredBytes > hard) return Promise.reject(new QuotaExceededError(this.name, hard));
     }
     this.traffic.bytesIn += frame.length;
     return this.store.admitChunks(frame, offered);
@@ -206,7 +206,7 @@ export class Unit {
   }
 
   private noteQuota(): void {
-    const logical = this.store.stats().logicalBytes;
+    const logical = this.store.usage().logicalBytes;
     const state = quotaState(this.quotaRef, logical);
     if (state !== this.lastState) {
       this.lastState = state;

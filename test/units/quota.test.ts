@@ -77,3 +77,36 @@ t.test('a leftover directory is never adopted as a new unit', async (t) => {
   writeFileSync(join(dir, 'units', 'orphan', 'index.db'), '');
   await t.rejects(units.create('orphan'), { code: 'InvalidParameters', message: /exists on disk but is not registered/ });
 });
+
+t.test('writes check the quota from the counters, never by summing every container', async (t) => {
+  const { units } = await registry(t, t.testdir());
+  await units.create('counted', { quota: { soft: 1_500_000, hard: 2_000_000 } });
+  const unit = units.unit('counted');
+  const store = unit.store;
+  // stats() scans the containers table, which grows with the unit: a request that called it
+  // would slow down as the unit fills (7 ms a PUT at 250,000 containers before usage()).
+  const stats = store.stats.bind(store);
+  store.stats = () => {
+    throw new Error('stats() on a request path');
+  };
+  t.teardown(() => {
+    store.stats = stats;
+  });
+
+  await unit.put('a', streamOf([pseudoRandomBytes('u1', 800_000)]));
+  const upload = store.createUpload('parts');
+  const { etag } = await unit.putPart(upload.uploadId, 1, streamOf([pseudoRandomBytes('u2', 500_000)]));
+  await unit.copy('a', 'a-copy');
+  await t.rejects(unit.completeUpload(upload.uploadId, [{ partNumber: 1, etag }]), QuotaExceededError, 'the completion is held to the quota');
+  await unit.delete('a-copy');
+  await unit.completeUpload(upload.uploadId, [{ partNumber: 1, etag }]);
+  t.equal(unit.quotaState, 'ok');
+  await unit.put('b', streamOf([pseudoRandomBytes('u3', 300_000)]));
+  t.equal(unit.quotaState, 'soft-exceeded');
+  await t.rejects(unit.put('c', streamOf([pseudoRandomBytes('u4', 500_000)])), QuotaExceededError);
+
+  store.stats = stats;
+  const s = store.stats();
+  t.same(store.usage(), { logicalBytes: s.logicalBytes, uniqueBytes: s.uniqueBytes, objects: s.objects }, 'usage() agrees with stats()');
+  t.same([s.logicalBytes, s.objects], [1_600_000, 3]);
+});

@@ -57,7 +57,7 @@ export const deleteBucket: Operation = {
     const { units } = call.options;
     if (!units.has(call.bucket!)) throw new NoSuchUnitError(call.bucket!);
     const unit = units.unit(call.bucket!);
-    if (unit.store.stats().objects > 0 || unit.store.listUploads({ limit: 1 }).uploads.length > 0) throw s3Error('BucketNotEmpty');
+    if (unit.store.usage().objects > 0 || unit.store.listUploads({ limit: 1 }).uploads.length > 0) throw s3Error('BucketNotEmpty');
     await units.delete(call.bucket!);
     call.options.credentials.changed();
     call.reply.code(204).send();
