@@ -300,7 +300,9 @@ async function s3Path(
         directMultipartSpread: pairedMultipart.spread,
         directMultipartCpu: pairedMultipart.cpuSeconds,
         putServerCpu: singleServerCpu,
+        putClientCpu: single.cpuSeconds,
         rawMultipartServerCpu: rawServerCpu,
+        rawMultipartClientCpu: raw.cpuSeconds,
         storePathMbps: direct.rows[g]!.mbps,
         putMbps: gen.bytes / 1e6 / single.seconds,
         rawMultipartMbps: gen.bytes / 1e6 / raw.seconds,
@@ -390,6 +392,16 @@ async function s3Path(
       `server CPU, mean over the generations, direct over S3 (1 = the S3 face costs nothing): PUT ${mean((r) => r.directCpu / r.putServerCpu)}, ` +
         `raw multipart ${mean((r) => r.directMultipartCpu / r.rawMultipartServerCpu)} (to direct multipart), ${mean((r) => r.directCpu / r.rawMultipartServerCpu)} (to direct)`,
     );
+    // On two shared cores both sides of each ratio keep the cores about equally busy, so a ratio of
+    // throughputs follows the ratio of all the CPU each side spends, the client's included. Printed
+    // beside the measured ratio, it shows how much of the gap is the S3 face and how much the client.
+    const demand = (direct: (r: S3Row) => number, server: (r: S3Row) => number, client: (r: S3Row) => number) =>
+      `${mean((r) => direct(r) / (server(r) + client(r)))} by CPU, ${mean((r) => direct(r) / (direct(r) + client(r)))} if the S3 face cost no CPU ` +
+      `(cpu s per generation: direct ${mean(direct)}, S3 server ${mean(server)}, client ${mean(client)})`;
+    say(
+      `throughput ratios from CPU alone, direct / (S3 server + client): PUT ${demand((r) => r.directCpu, (r) => r.putServerCpu, (r) => r.putClientCpu)}; ` +
+        `raw multipart to direct multipart ${demand((r) => r.directMultipartCpu, (r) => r.rawMultipartServerCpu, (r) => r.rawMultipartClientCpu)}`,
+    );
     const added = (k: keyof UniqueBytes): { single: number; parts: number } => ({
       single: unique.single[k] - unique.singleAfterFirst[k],
       parts: unique.parts[k] - unique.partsAfterFirst[k],
@@ -469,7 +481,10 @@ interface S3Row {
   directSpread: string;
   directMultipartSpread: string;
   putServerCpu: number;
+  /** The client's CPU seconds (the bench process), on the same two cores as the server. */
+  putClientCpu: number;
   rawMultipartServerCpu: number;
+  rawMultipartClientCpu: number;
   storePathMbps: number;
   putMbps: number;
   rawMultipartMbps: number;
