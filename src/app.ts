@@ -109,7 +109,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       }
     }
     if (!allowed) return reply.code(403).type('text/plain').send('access denied\n');
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    return reply.type(metrics.registry.contentType).send(await metrics.scrape());
   });
 
   const address = await app.listen({ host: config.host, port: config.port });

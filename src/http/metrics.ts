@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { UnitRegistry } from '../units/unit-registry.js';
+import type { UnitInfo, UnitRegistry } from '../units/unit-registry.js';
 
 /**
  * Prometheus metrics: per-unit gauges read from the stores at scrape time,
@@ -11,6 +11,7 @@ export class Metrics {
   readonly latency: Histogram<'face' | 'operation'>;
   readonly bytesIn: Counter<'unit'>;
   readonly bytesOut: Counter<'unit'>;
+  private scraped: Map<string, UnitInfo> | null = null;
 
   constructor(units: UnitRegistry) {
     const registers = [this.registry];
@@ -51,7 +52,14 @@ export class Metrics {
       });
     this.bytesIn = trafficCounter('cairn_bytes_in_total', 'Object bytes received since start, by unit.', (t) => t.bytesIn);
     this.bytesOut = trafficCounter('cairn_bytes_out_total', 'Object bytes sent since start, by unit.', (t) => t.bytesOut);
-    const unitGauge = (name: string, help: string, read: (s: ReturnType<UnitRegistry['info']>) => number): void => {
+    // A scrape reads each unit's figures once, not once per gauge: they sum the unit's containers table.
+    const infoOf = (unit: string): UnitInfo => {
+      if (!this.scraped) return units.info(unit);
+      let info = this.scraped.get(unit);
+      if (!info) this.scraped.set(unit, (info = units.info(unit)));
+      return info;
+    };
+    const unitGauge = (name: string, help: string, read: (s: UnitInfo) => number): void => {
       new Gauge({
         name,
         help,
@@ -59,7 +67,7 @@ export class Metrics {
         registers,
         collect() {
           this.reset();
-          eachUnit((unit) => this.set({ unit }, read(units.info(unit))));
+          eachUnit((unit) => this.set({ unit }, read(infoOf(unit))));
         },
       });
     };
@@ -75,5 +83,15 @@ export class Metrics {
     unitGauge('cairn_unit_quota_soft_bytes', 'Soft quota on logical bytes (-1: none).', (i) => i.quota.soft ?? -1);
     unitGauge('cairn_unit_quota_hard_bytes', 'Hard quota on logical bytes (-1: none).', (i) => i.quota.hard ?? -1);
     unitGauge('cairn_unit_quota_exceeded', '1 once logical bytes pass the soft quota (or reach the hard one).', (i) => (i.quotaState === 'ok' ? 0 : 1));
+  }
+
+  /** The exposition text of every metric, each unit's figures read once for all of them. */
+  async scrape(): Promise<string> {
+    this.scraped = new Map();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scraped = null;
+    }
   }
 }

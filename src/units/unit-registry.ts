@@ -83,6 +83,12 @@ export class UnitRegistry {
     return u;
   }
 
+  /** When the unit was created: for ListBuckets, which must not pay for info()'s statistics. */
+  createdMs(name: string): number {
+    this.unit(name);
+    return this.db.unit(name)!.createdMs;
+  }
+
   info(name: string): UnitInfo {
     const u = this.unit(name);
     const row = this.db.unit(name)!;

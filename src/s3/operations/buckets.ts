@@ -17,7 +17,7 @@ export const listBuckets: Operation = {
       200,
       document('ListAllMyBucketsResult', [
         ['Owner', owner(key.accessKeyId)],
-        ['Buckets', visible.map((n) => ['Bucket', [['Name', n], ['CreationDate', isoTime(new Date(units.info(n).createdMs))]]])],
+        ['Buckets', visible.map((n) => ['Bucket', [['Name', n], ['CreationDate', isoTime(new Date(units.createdMs(n)))]]])],
       ]),
     );
   },
