@@ -273,7 +273,7 @@ export class IndexDb {
       ),
       getUpload: db.prepare<[string], UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?`),
       uploadsFrom: db.prepare<[Buffer, Buffer, string, number], UploadRow>(
-        `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE key > ? OR (key = ? AND upload_id > ?) ORDER BY key, upload_id LIMIT ?`,
+        `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE key >= ? AND (key > ? OR upload_id > ?) ORDER BY key, upload_id LIMIT ?`,
       ),
       deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
       putPart: db.prepare(
