@@ -248,7 +248,6 @@ export class IndexDb {
       keysFrom: db.prepare<[Buffer, number], ObjectRowDb>(
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= ? ORDER BY key LIMIT ?`,
       ),
-      allObjects: db.prepare<[], ObjectRowDb>(`SELECT ${OBJECT_COLUMNS} FROM objects ORDER BY key`),
       rootsFirst: db.prepare<[number], { key: Buffer; recipeRoot: Buffer | null; recipeHeight: number }>(
         'SELECT key, recipe_root AS recipeRoot, recipe_height AS recipeHeight FROM objects ORDER BY key LIMIT ?',
       ),
@@ -489,10 +488,6 @@ export class IndexDb {
 
   objectsFrom(key: Buffer, limit: number): ObjectRow[] {
     return this.s.keysFrom.all(key, limit).map(fromDb);
-  }
-
-  *allObjects(): IterableIterator<ObjectRow> {
-    for (const r of this.s.allObjects.iterate()) yield fromDb(r);
   }
 
   /**
