@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { ChunkKind } from './container-format.js';
 
 /** Version of the index schema (docs/format.md); bumped with a migration. */
-export const INDEX_SCHEMA_VERSION = 1;
+export const INDEX_SCHEMA_VERSION = 2;
 
 /** Where a committed chunk's record lives. */
 export interface ChunkLocation {
@@ -105,8 +105,8 @@ CREATE TABLE chunks (
   kind INTEGER NOT NULL,
   codec INTEGER NOT NULL
 ) WITHOUT ROWID;
--- Covers the locality load: every committed chunk of one container, with where it is.
-CREATE INDEX chunks_by_container ON chunks (container, offset, stored_len);
+-- Covers the locality load: every committed chunk of one container, with where it is and its size.
+CREATE INDEX chunks_by_container ON chunks (container, offset, stored_len, raw_len);
 CREATE TABLE objects (
   key BLOB PRIMARY KEY,
   size INTEGER NOT NULL,
@@ -172,6 +172,8 @@ export class IndexFormatError extends Error {
 /** The unit's SQLite index: schema, prepared statements and the transactions the store runs. */
 export class IndexDb {
   readonly db: Database.Database;
+  /** The schema version this open migrated from, if it did: the store logs it (a large unit's first open takes longer). */
+  migratedFrom: number | null = null;
   private readonly s;
 
   constructor(path: string) {
@@ -210,7 +212,6 @@ export class IndexDb {
         .prepare<[number], number | null>('SELECT max(offset + 64 + stored_len) FROM chunks WHERE container = ?')
         .pluck(),
       allFingerprints: db.prepare<[], Buffer>('SELECT fp FROM chunks').pluck(),
-      chunkCount: db.prepare<[], number>('SELECT count(*) FROM chunks').pluck(),
       stage: db.prepare(
         `INSERT OR IGNORE INTO staged (session, fp, container, offset, stored_len, raw_len, kind, codec)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -344,10 +345,6 @@ export class IndexDb {
 
   allFingerprints(): IterableIterator<Buffer> {
     return this.s.allFingerprints.iterate();
-  }
-
-  chunkCount(): number {
-    return this.s.chunkCount.get()!;
   }
 
   /** Records chunks a stream wrote or leaned on, to be committed with its object. */
@@ -647,10 +644,28 @@ export class IndexDb {
       }).immediate();
       return;
     }
-    const version = Number(this.getMetaRaw('schema_version'));
+    let version = Number(this.getMetaRaw('schema_version'));
+    if (version === 1) {
+      this.migratedFrom = 1;
+      version = this.migrateFrom1();
+    }
     if (version !== INDEX_SCHEMA_VERSION) {
       throw new IndexFormatError(`index schema version ${version} is not supported (this build reads ${INDEX_SCHEMA_VERSION})`);
     }
+  }
+
+  /**
+   * Version 1's container index lacked raw_len, so every locality load (each
+   * cache miss while deduplicating) sought every row's table entry as well.
+   * Rebuilding it reads the chunks table once, at the first open.
+   */
+  private migrateFrom1(): number {
+    this.db.transaction(() => {
+      this.db.exec('DROP INDEX chunks_by_container');
+      this.db.exec('CREATE INDEX chunks_by_container ON chunks (container, offset, stored_len, raw_len)');
+      this.db.prepare("UPDATE meta SET value = '2' WHERE name = 'schema_version'").run();
+    }).immediate();
+    return 2;
   }
 
   private getMetaRaw(name: string): string | undefined {

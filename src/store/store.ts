@@ -13,7 +13,7 @@ import { FingerprintFilter } from './bloom-filter.js';
 import { ChunkDirectory } from './chunk-directory.js';
 import { ContainerSet } from './container-set.js';
 import { InvalidRangeError, NoSuchKeyError, PreconditionFailedError, StoreClosedError } from './errors.js';
-import { IndexDb, type ObjectRow } from './index-db.js';
+import { INDEX_SCHEMA_VERSION, IndexDb, type ObjectRow } from './index-db.js';
 import { encodeKey } from './keys.js';
 import { listObjects, type ListOptions, type ListResult } from './listing.js';
 import { LocalityCache } from './locality-cache.js';
@@ -138,14 +138,20 @@ export class ChunkStore {
     const lock = UnitLock.acquire(root);
     let index: IndexDb | null = null;
     try {
+      const opening = Date.now();
       index = new IndexDb(join(root, 'index.db'));
       const parameters = loadOrCreateParameters(index, options);
       const log = options.log ?? (() => undefined);
+      if (index.migratedFrom !== null) {
+        log('info', 'index migrated', { from: index.migratedFrom, to: INDEX_SCHEMA_VERSION, ms: Date.now() - opening });
+      }
       const containers = new ContainerSet(join(root, 'containers'), index, parameters.containerSize, log);
       await containers.recoverOpen((id, r) =>
         log(r.damagedAt.length > 0 ? 'warn' : 'info', 'recovered open container', { container: id, ...r }),
       );
-      const chunkCount = index.chunkCount();
+      // The counters hold the chunk count: no second pass over the table only to size the filter.
+      const { dataChunks, recipeChunks } = index.counters();
+      const chunkCount = dataChunks + recipeChunks;
       const filter = new FingerprintFilter(Math.max(1 << 20, chunkCount * 2));
       for (const fp of index.allFingerprints()) filter.add(fp);
       const settings = { ...DEFAULT_SETTINGS, compressionLevel: parameters.compression.level, ...options.settings };

@@ -13,7 +13,6 @@ import { IndexDb } from '../../src/store/index-db.js';
 const WHOLE_TABLE: Record<string, string> = {
   counters: 'a handful of rows',
   allFingerprints: 'the Bloom filter, built at open',
-  chunkCount: 'sizing the Bloom filter at open',
   rootsFirst: 'garbage collection and verify walk every object, a page at a time',
   objectRootsSince: 'garbage collection, objects written while it marked',
   partRootsSince: 'garbage collection, parts written while it marked',
