@@ -1,9 +1,11 @@
 import type { CollectionResult } from '../store/collector.js';
 import type { CollectionPolicy } from '../store/gc-state.js';
 import type { ReclaimEstimate } from '../store/reclaim-estimate.js';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultChunkingParameters } from '../chunking/parameters.js';
+import { syncDirectory } from '../store/fs-durability.js';
 import type { StoreStats } from '../store/stats.js';
 import { ChunkStore, type StoreLog, type UnitParameters } from '../store/store.js';
 import type { StoreCompute } from '../store/store-compute.js';
@@ -36,6 +38,9 @@ export interface UnitInfo {
   gcPolicy: CollectionPolicy;
 }
 
+/** The prefix of a deleted unit's directory while its files are removed: a unit name cannot start with a dot. */
+const SET_ASIDE = '.deleted-';
+
 export type RegistryLog = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
 
 /**
@@ -59,14 +64,50 @@ export class UnitRegistry {
     for (const row of db.units()) {
       if (row.state === 'deleting') {
         // A delete that was cut short: finish it.
-        rmSync(join(unitsDir, row.name), { recursive: true, force: true });
+        await registry.setAside(row.name);
         db.deleteUnit(row.name);
         registry.log('info', 'finished deleting storage unit', { unit: row.name });
         continue;
       }
       await registry.attach(row.name, { soft: row.quotaSoft, hard: row.quotaHard });
     }
+    // Directories set aside by deletes the server did not live to finish: removed while it serves.
+    for (const entry of readdirSync(unitsDir)) {
+      if (entry.startsWith(SET_ASIDE)) void registry.remove(join(unitsDir, entry));
+    }
     return registry;
+  }
+
+  /**
+   * Moves a unit's directory out of the way under a name no unit can have (a
+   * rename: instant however large the unit), so the name is free at once.
+   * Returns the new path, or null if there was no directory. The rename is
+   * made durable before the unit's row goes: a unit directory left under its
+   * own name with no row would block that name ("exists on disk").
+   */
+  private async setAside(name: string): Promise<string | null> {
+    const aside = join(this.unitsDir, `${SET_ASIDE}${name}-${Date.now()}`);
+    try {
+      renameSync(join(this.unitsDir, name), aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    await syncDirectory(this.unitsDir);
+    return aside;
+  }
+
+  /**
+   * Removes a set-aside directory through the thread pool: a unit of a TB has
+   * a quarter of a million container files, and unlinking them on the event
+   * loop would stall every request for seconds.
+   */
+  private async remove(path: string): Promise<void> {
+    try {
+      await rm(path, { recursive: true, force: true });
+    } catch (err) {
+      this.log('warn', 'could not remove a deleted unit\'s files', { path, error: (err as Error).message });
+    }
   }
 
   names(): string[] {
@@ -172,8 +213,10 @@ export class UnitRegistry {
     this.db.setState(name, 'deleting');
     this.units.delete(name);
     await u.store.close();
-    rmSync(join(this.unitsDir, name), { recursive: true, force: true });
+    const aside = await this.setAside(name);
     this.db.deleteUnit(name);
+    // The answer waits for the files to go, so that "deleted" means the space is free.
+    if (aside) await this.remove(aside);
     this.log('info', 'deleted storage unit', { unit: name, objects });
   }
 

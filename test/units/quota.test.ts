@@ -1,21 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { QuotaExceededError } from '../../src/units/errors.js';
-import { SystemDb } from '../../src/units/system-db.js';
-import { UnitRegistry } from '../../src/units/unit-registry.js';
 import { collect, piecesOf, pseudoRandomBytes, streamOf } from '../helpers/data.js';
+import { openRegistry } from '../helpers/registry.js';
 
-async function registry(t: Test, dir: string): Promise<{ units: UnitRegistry; db: SystemDb; warnings: string[] }> {
-  const db = new SystemDb(join(dir, 'system.db'));
-  const warnings: string[] = [];
-  const units = await UnitRegistry.open(db, dir, { log: (level, message) => level === 'warn' && warnings.push(message) });
-  t.teardown(async () => {
-    await units.close();
-    db.close();
-  });
-  return { units, db, warnings };
-}
+const registry = openRegistry;
 
 t.test('the hard quota refuses the crossing write whole and keeps what came before', async (t) => {
   const { units, warnings } = await registry(t, t.testdir());
