@@ -107,7 +107,7 @@ export async function collect(
 
     // One join sorts the candidates; each is checked again inside its own transaction. A candidate
     // with no indexed chunk at all holds only data of streams that never committed.
-    const liveness = new Map(containerLiveness(ctx.index, marks).map((c) => [c.container, c]));
+    const liveness = new Map((await containerLiveness(ctx.index, marks)).map((c) => [c.container, c]));
     const compactor = new Compactor(ctx, marks);
     try {
       for (const [i, c] of candidates.entries()) {

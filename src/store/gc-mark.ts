@@ -154,9 +154,9 @@ export interface ContainerLiveness {
 }
 
 /** Per container, how much of it the marks leave dead. */
-export function containerLiveness(index: IndexDb, marks: MarkSet): ContainerLiveness[] {
+export async function containerLiveness(index: IndexDb, marks: MarkSet): Promise<ContainerLiveness[]> {
   marks.flush();
-  return index.livenessByContainer(marks.path, RECORD_HEADER_BYTES).map((r) => {
+  return (await index.livenessByContainer(marks.path, RECORD_HEADER_BYTES)).map((r) => {
     const liveBytes = r.bytes - r.deadBytes;
     const inFile = r.fileBytes - CONTAINER_HEADER_BYTES - r.fileRecords * FOOTER_ENTRY_BYTES - TRAILER_BYTES;
     const bytes = r.sealed ? Math.max(r.bytes, inFile) : r.bytes;

@@ -50,7 +50,7 @@ export async function estimateReclaimable(
     });
     o.stop?.throwIfAborted();
     const e: ReclaimEstimate = { atMs: started, durationMs: 0, liveChunks: 0, deadChunks: 0, deadBytes: 0, deadDataRawBytes: 0, emptyContainers: 0, sparseContainers: 0, reclaimableBytes: 0, compactBelow };
-    for (const c of containerLiveness(index, marks)) {
+    for (const c of await containerLiveness(index, marks)) {
       e.liveChunks += c.records - c.deadRecords;
       e.deadChunks += c.deadRecords;
       e.deadBytes += c.deadBytes;

@@ -50,7 +50,7 @@ t.test('a version 1 index is migrated at open, its data intact, and the locality
   t.teardown(() => store.close());
   const after = inspect(dir);
   t.equal(after.version, String(INDEX_SCHEMA_VERSION));
-  t.same(after.columns, ['container', 'offset', 'stored_len', 'raw_len']);
+  t.same(after.columns, ['container', 'offset', 'stored_len', 'raw_len', 'kind']);
   t.match(after.plan, /COVERING INDEX chunks_by_container/);
   // Container figures may move (reopening seals or drops the open container); the chunks and objects may not.
   const { logicalBytes, objects: count, dataChunks, uniqueBytes, storedBytes, recipeChunks } = store.stats();
