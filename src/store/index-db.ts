@@ -610,8 +610,8 @@ export class IndexDb {
     this.db.prepare('ATTACH DATABASE ? AS gc').run(markPath);
     try {
       return this.db
-        .prepare<[number, number, number, number, number], { container: number; state: number; fileBytes: number; fileRecords: number; bytes: number; deadBytes: number; deadDataRawBytes: number; records: number; deadRecords: number }>(
-          `SELECT c.container AS container, k.state AS state, k.bytes AS fileBytes, k.records AS fileRecords,
+        .prepare<[number, number, number, number, number], Omit<ContainerLivenessRow, 'sealed'> & { sealed: number }>(
+          `SELECT c.container AS container, k.state = 1 AS sealed, k.bytes AS fileBytes, k.records AS fileRecords,
                   sum(c.stored_len + ?) AS bytes,
                   sum(CASE WHEN l.fp IS NULL THEN c.stored_len + ? ELSE 0 END) AS deadBytes,
                   sum(CASE WHEN l.fp IS NULL AND c.kind = ? THEN c.raw_len ELSE 0 END) AS deadDataRawBytes,
@@ -622,7 +622,7 @@ export class IndexDb {
            GROUP BY c.container ORDER BY c.container`,
         )
         .all(headerBytes, headerBytes, ChunkKind.Data, from, to)
-        .map((r) => ({ container: r.container, sealed: r.state === 1, fileBytes: r.fileBytes, fileRecords: r.fileRecords, bytes: r.bytes, deadBytes: r.deadBytes, deadDataRawBytes: r.deadDataRawBytes, records: r.records, deadRecords: r.deadRecords }));
+        .map((r) => ({ ...r, sealed: r.sealed === 1 }));
     } finally {
       this.db.prepare('DETACH DATABASE gc').run();
     }
@@ -699,8 +699,8 @@ export class IndexDb {
    * Version 1's container index lacked raw_len and kind, so every locality
    * load (each cache miss while deduplicating) sought every row's table entry
    * as well, and garbage collection could not read a range of containers
-   * from the index alone.
-   * Rebuilding it reads the chunks table once, at the first open.
+   * from the index alone. Rebuilding it reads the chunks table once, at the
+   * first open.
    */
   private migrateFrom1(): number {
     this.db.transaction(() => {
