@@ -18,8 +18,6 @@ type NodeLoader = (fp: Buffer, level: number) => Promise<RecipeNode>;
 
 /** Inserts per transaction: large enough to amortize the commit, small enough to keep the event loop moving. */
 const BATCH = 4096;
-/** Object rows read per page: the walk awaits node reads, so no statement stays open across them. */
-const PAGE = 512;
 
 export interface MarkProgress {
   roots: number;
@@ -98,12 +96,9 @@ export async function markLive(index: IndexDb, loadNode: NodeLoader, marks: Mark
     await markTree(marks, loadNode, r.recipeRoot, r.recipeHeight, progress);
     progress.roots++;
   };
-  for (let after: Buffer | null = null; ; ) {
-    const page = index.recipeRootsAfter(after, PAGE);
+  for (const page of index.recipeRootPages()) {
     for (const r of page) await root(r);
     onProgress?.({ ...progress });
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.key;
   }
   for (const r of index.partRoots()) await root(r);
   marks.flush();

@@ -15,9 +15,6 @@ import { decodeKey } from './keys.js';
 import type { RecipeNode } from './recipe-format.js';
 import type { StoreContext } from './store-context.js';
 
-/** Objects read from the index at a time. */
-const OBJECT_PAGE = 512;
-
 export interface DamagedRecord {
   container: number;
   offset: number;
@@ -111,10 +108,7 @@ async function verifyAll(ctx: StoreContext, loadNode: NodeLoader, onProgress: (p
   };
 
   const total = ctx.index.counters().objects;
-  // A page at a time: a cursor held open across the awaits would make every write to the unit
-  // fail ("connection is busy") until the walk ended.
-  for (let after: Buffer | null = null; ; ) {
-    const page = ctx.index.recipeRootsAfter(after, OBJECT_PAGE);
+  for (const page of ctx.index.recipeRootPages()) {
     for (const obj of page) {
       if (obj.recipeRoot && (await nodeIsDamaged(obj.recipeRoot, obj.recipeHeight - 1))) {
         report.damagedObjects.push(decodeKey(obj.key));
@@ -122,8 +116,6 @@ async function verifyAll(ctx: StoreContext, loadNode: NodeLoader, onProgress: (p
       report.objectsChecked++;
       if (report.objectsChecked % 1000 === 0) onProgress({ phase: 'objects', done: report.objectsChecked, total });
     }
-    if (page.length < OBJECT_PAGE) break;
-    after = page[page.length - 1]!.key;
   }
   onProgress({ phase: 'objects', done: report.objectsChecked, total });
 }
