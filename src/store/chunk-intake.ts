@@ -79,7 +79,7 @@ export async function admitChunks(ctx: StoreContext, frame: Buffer, offered: rea
   try {
     await appender.append(records, entries, (rows) => placed.push(...rows));
     await appender.sync();
-    added = ctx.index.commitChunks(placed);
+    added = await ctx.index.commitChunks(placed);
   } finally {
     await appender.release();
   }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { ChunkKind } from './container-format.js';
+import { WalSync } from './wal-sync.js';
 
 /** Version of the index schema (docs/format.md); bumped with a migration. */
 export const INDEX_SCHEMA_VERSION = 2;
@@ -201,10 +202,15 @@ export class IndexDb {
   migratedFrom: number | null = null;
   private readonly s;
 
+  /** Syncs the WAL for the commits that skip SQLite's own fsync. */
+  private readonly wal: WalSync;
+
   constructor(path: string) {
     this.db = new Database(path);
+    this.wal = new WalSync(`${path}-wal`);
     this.db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before we acknowledge it.
+    // FULL: a commit is on disk before we acknowledge it. Streams' commits, the
+    // busy ones, run relaxed and sync the WAL off the event loop instead (WalSync).
     this.db.pragma('synchronous = FULL');
     this.db.pragma('temp_store = FILE');
     // 16 MiB: lookups are point reads of a hot set (the OS caches the file too); more only grows RSS.
@@ -331,6 +337,11 @@ export class IndexDb {
     if (this.db.open) this.db.close();
   }
 
+  /** fdatasyncs of the WAL so far: fewer than the streams committed when their commits overlap. */
+  get walFlushes(): number {
+    return this.wal.flushes;
+  }
+
   getMeta(name: string): string | undefined {
     return this.s.getMeta.get(name)?.value;
   }
@@ -394,32 +405,40 @@ export class IndexDb {
   /**
    * The commit: the stream's chunks join the index, and `write` records what
    * they became (an object, a part), in one transaction. `write` may throw to
-   * refuse the commit; nothing then changes.
+   * refuse the commit; nothing then changes. The rows are visible at once and
+   * durable when the promise resolves (see WalSync): acknowledge only then.
    */
-  commitStream<T>(session: number, write: () => T): T {
-    const result = this.db.transaction(() => {
-      for (const g of this.s.newlyStaged.all(session)) this.addChunks(g.kind === 1, g.n, g.raw, g.stored);
-      this.s.promoteStaged.run(session);
-      return write();
-    }).immediate();
+  async commitStream<T>(session: number, write: () => T): Promise<T> {
+    const result = this.relaxed(() =>
+      this.db.transaction(() => {
+        for (const g of this.s.newlyStaged.all(session)) this.addChunks(g.kind === 1, g.n, g.raw, g.stored);
+        this.s.promoteStaged.run(session);
+        return write();
+      }).immediate(),
+    );
     this.s.dropStaged.run(session);
+    await this.wal.sync();
     return result;
   }
 
   /**
    * Commits chunks that belong to no object yet (a client pushed them; its
-   * recipe follows). Returns the rows that were new: a chunk committed by
-   * someone else meanwhile keeps its first copy.
+   * recipe follows). Resolves, once durable, to the rows that were new: a chunk
+   * committed by someone else meanwhile keeps its first copy.
    */
-  commitChunks(rows: readonly ChunkRow[]): ChunkRow[] {
-    return this.db.transaction(() => {
-      const added: ChunkRow[] = [];
-      for (const r of rows) {
-        if (this.s.insertChunk.run(r.fingerprint, r.container, r.offset, r.storedLength, r.rawLength, r.kind, r.codec).changes > 0) added.push(r);
-      }
-      this.addChunks(false, added.length, added.reduce((n, r) => n + r.rawLength, 0), added.reduce((n, r) => n + r.storedLength, 0));
-      return added;
-    }).immediate();
+  async commitChunks(rows: readonly ChunkRow[]): Promise<ChunkRow[]> {
+    const added = this.relaxed(() =>
+      this.db.transaction(() => {
+        const fresh: ChunkRow[] = [];
+        for (const r of rows) {
+          if (this.s.insertChunk.run(r.fingerprint, r.container, r.offset, r.storedLength, r.rawLength, r.kind, r.codec).changes > 0) fresh.push(r);
+        }
+        this.addChunks(false, fresh.length, fresh.reduce((n, r) => n + r.rawLength, 0), fresh.reduce((n, r) => n + r.storedLength, 0));
+        return fresh;
+      }).immediate(),
+    );
+    await this.wal.sync();
+    return added;
   }
 
   /** Inside a transaction: puts an object row, keeping the counters right. `check` sees what it replaces. */
@@ -430,11 +449,6 @@ export class IndexDb {
     this.add('logicalBytes', row.size - (existing?.size ?? 0));
     this.add('objects', existing ? 0 : 1);
     return existing;
-  }
-
-  /** The stream's chunks and its object row, together. */
-  commitObject(session: number, row: ObjectRow, check?: (existing: ObjectRow | undefined, counters: Counters) => void): ObjectRow | undefined {
-    return this.commitStream(session, () => this.writeObject(row, check));
   }
 
   /** Adds an object that shares an existing recipe: no chunk changes. */
@@ -528,7 +542,7 @@ export class IndexDb {
     this.relaxed(() => this.s.sealContainer.run(bytes, records, sealedMs, id));
   }
 
-  /** Runs fn without fsync at its commit: for rows whose loss a later durable commit or start-up repairs. */
+  /** Runs fn without fsync at its commit: for rows whose loss a later durable commit or start-up repairs, or that WalSync makes durable. */
   private relaxed<T>(fn: () => T): T {
     this.db.pragma('synchronous = NORMAL');
     try {

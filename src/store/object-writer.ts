@@ -213,7 +213,7 @@ export class ObjectWriter {
       await this.appender.sync();
       // An abort that came while the containers synced must win: its staged rows may be gone.
       if (this.failure) throw this.failure;
-      return this.ctx.index.commitStream(this.session, write);
+      return await this.ctx.index.commitStream(this.session, write);
     })();
     this.committing = done;
     try {

@@ -13,6 +13,7 @@ import { FingerprintFilter } from './bloom-filter.js';
 import { ChunkDirectory } from './chunk-directory.js';
 import { ContainerSet } from './container-set.js';
 import { InvalidRangeError, NoSuchKeyError, PreconditionFailedError, StoreClosedError } from './errors.js';
+import { syncDirectory } from './fs-durability.js';
 import { INDEX_SCHEMA_VERSION, IndexDb, type ObjectRow } from './index-db.js';
 import { encodeKey } from './keys.js';
 import { listObjects, type ListOptions, type ListResult } from './listing.js';
@@ -140,6 +141,8 @@ export class ChunkStore {
     try {
       const opening = Date.now();
       index = new IndexDb(join(root, 'index.db'));
+      // The WAL file exists now; its name must outlive a power cut before WalSync's fdatasync can vouch for commits in it.
+      await syncDirectory(join(root, 'index.db'));
       const parameters = loadOrCreateParameters(index, options);
       const log = options.log ?? (() => undefined);
       if (index.migratedFrom !== null) {
