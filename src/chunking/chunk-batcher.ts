@@ -35,6 +35,11 @@ export class ChunkBatcher {
     this.current = allocate(this.batchSize);
   }
 
+  /** Bytes push() takes before the current buffer is full and it needs a new one. */
+  get room(): number {
+    return this.batchSize - this.fill;
+  }
+
   /** The largest piece push() takes while allocating at most one new buffer. */
   get maxPush(): number {
     return this.batchSize - this.cutter.parameters.maxSize;

@@ -112,8 +112,11 @@ export class ObjectWriter {
       size += piece.length;
       if (size > sizeLimit) throw new EntityTooLargeError(sizeLimit);
       for (let o = 0; o < piece.length; o += batcher.maxPush) {
-        await this.buffers.waitForRoom();
-        for (const batch of batcher.push(piece.subarray(o, o + batcher.maxPush))) this.submit(batch);
+        const part = piece.subarray(o, o + batcher.maxPush);
+        // A slot for the next batch only when this push fills the current one: a small object
+        // holds one slot, not two, and many at once do not push the pool into allocating more.
+        if (part.length >= batcher.room) await this.buffers.waitForRoom();
+        for (const batch of batcher.push(part)) this.submit(batch);
       }
     }
     for (const batch of batcher.finish()) this.submit(batch);
