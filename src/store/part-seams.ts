@@ -64,20 +64,21 @@ export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder
   );
   /** Bytes since the last real cut, not yet named: the tail of the part before. */
   let carry: Buffer = Buffer.alloc(0);
+  const built = new Region();
   for (let k = 0; k < nonEmpty.length; k++) {
     const part = nonEmpty[k]!;
     const last = k === nonEmpty.length - 1;
     const own = new OwnCuts(part.chunks());
     const window = ahead.take(k);
     if (carry.length > 0) {
-      let head = await window.head;
-      let region = Buffer.concat([carry, head]);
-      let cuts: Uint32Array = new Uint32Array(0);
       const shift = carry.length;
+      let region = built.start(carry, await window.head);
+      let headLength = region.length - shift;
+      let cuts: Uint32Array = new Uint32Array(0);
       let checked = 0;
       let closedAt = -1;
       for (;;) {
-        const whole = head.length === part.size;
+        const whole = headLength === part.size;
         cuts = cutsOf(cutter, region, last && whole, minSize);
         // Walk the region's cuts beside the part's own: the first one they share closes the seam.
         // A cut already checked stays a cut when more bytes come (the search is not final).
@@ -85,23 +86,24 @@ export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder
           const at = cuts[checked]! - shift;
           if (at > 0 && (await own.skipTo(at))) closedAt = checked;
         }
-        if (closedAt >= 0 || whole || head.length >= reach) break;
-        head = Buffer.concat([head, await window.more(head.length, Math.min(part.size, reach))]);
-        region = Buffer.concat([carry, head]);
+        if (closedAt >= 0 || whole || headLength >= reach) break;
+        region = built.append(await window.more(headLength, Math.min(part.size, reach)));
+        headLength = region.length - shift;
       }
       if (closedAt >= 0) {
         yield fresh(region, cuts.subarray(0, closedAt + 1));
-      } else if (head.length === part.size) {
+      } else if (headLength === part.size) {
         // The part ended before the seam closed: the re-cut goes on into the next one.
         yield fresh(region, cuts);
-        carry = region.subarray(cuts.length > 0 ? cuts[cuts.length - 1]! : 0);
+        // A copy: the region's buffer is built over again at the next seam.
+        carry = Buffer.from(region.subarray(cuts.length > 0 ? cuts[cuts.length - 1]! : 0));
         continue;
       } else {
         // Bridge from the last new cut to the part's next own cut, at most one chunk away. The
         // part's cuts after it are still out of step, so the next seam may not close either.
         const from = cuts.length > 0 ? cuts[cuts.length - 1]! - shift : -shift;
         const to = await own.endAfter(from);
-        const bridge = to <= head.length ? region : Buffer.concat([region, await part.read(head.length, to)]);
+        const bridge = to <= headLength ? region : built.append(await part.read(headLength, to));
         const all = new Uint32Array(cuts.length + 1);
         all.set(cuts);
         all[cuts.length] = shift + to;
@@ -133,7 +135,8 @@ export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder
  * reach early for a seam that will need it.
  */
 async function closesWithin(cutter: CutFinder, carry: Buffer, head: Buffer, part: SeamPart): Promise<boolean> {
-  const cuts = cutsOf(cutter, Buffer.concat([carry, head]), false, cutter.parameters.minSize);
+  // The region is needed only until its cuts are found, before the first await: one buffer serves every guess.
+  const cuts = cutsOf(cutter, guessRegion.start(carry, head), false, cutter.parameters.minSize);
   const own = new OwnCuts(part.chunks());
   for (const c of cuts) {
     const at = c - carry.length;
@@ -141,6 +144,40 @@ async function closesWithin(cutter: CutFinder, carry: Buffer, head: Buffer, part
   }
   return false;
 }
+
+/**
+ * Bytes laid end to end in one buffer that grows as needed and is built over
+ * again for the next seam. A fresh buffer per seam cost a completion more than
+ * its cutting: each one was new memory, faulted in page by page and unmapped
+ * after (some 6,000 page faults a GB of 8 MiB parts).
+ */
+class Region {
+  private buffer = Buffer.alloc(0);
+  private length = 0;
+
+  /** Starts over with carry then head; what an earlier start() returned is overwritten. */
+  start(carry: Uint8Array, head: Uint8Array): Buffer {
+    this.length = 0;
+    this.append(carry);
+    return this.append(head);
+  }
+
+  /** Adds bytes after the region; the result is a view of the region so far. */
+  append(bytes: Uint8Array): Buffer {
+    const need = this.length + bytes.length;
+    if (need > this.buffer.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.buffer.length));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    this.buffer.set(bytes, this.length);
+    this.length = need;
+    return this.buffer.subarray(0, need);
+  }
+}
+
+/** Shared by every guess ahead (see closesWithin): JavaScript runs one at a time. */
+const guessRegion = new Region();
 
 function seamReach(maxSize: number): number {
   return Math.max(SEAM_REACH, 4 * maxSize);
