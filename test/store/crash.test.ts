@@ -8,6 +8,12 @@ import { checkAcknowledged, runAndKill, type Acked } from '../helpers/crash-run.
 import { containerPath } from '../../src/store/container-set.js';
 
 const ROUNDS = 22;
+/**
+ * On a loaded host (the whole suite on two cores) a child may be killed
+ * before it acknowledges much; rounds then go on, up to this many, until
+ * more objects than ROUNDS were acknowledged, so the test is never vacuous.
+ */
+const MAX_ROUNDS = 3 * ROUNDS;
 
 /**
  * What a power cut adds to a kill: the unsynced end of each open container may
@@ -49,11 +55,12 @@ function tearOpenContainers(dir: string, random: Buffer): number {
 t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object survives and verify is clean`, async (t) => {
   const dir = t.testdir();
   const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
-  const delays = pseudoRandomBytes('kill-delays', ROUNDS * 2);
+  const delays = pseudoRandomBytes('kill-delays', MAX_ROUNDS * 2);
   let recovered = 0;
   let truncated = 0;
   let torn = 0;
-  for (let round = 0; round < ROUNDS; round++) {
+  let round = 0;
+  for (; round < ROUNDS || (all.puts.size <= ROUNDS && round < MAX_ROUNDS); round++) {
     const killAfter = 20 + (delays.readUInt16LE(round * 2) % 900);
     const acked = await runAndKill(dir, round, killAfter);
     for (const [k, h] of acked.puts) all.puts.set(k, h);
@@ -79,7 +86,7 @@ t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object surviv
       await store.close();
     }
   }
-  t.ok(all.puts.size > ROUNDS, `${all.puts.size} objects acknowledged across the rounds`);
+  t.ok(all.puts.size > ROUNDS, `${all.puts.size} objects acknowledged across ${round} rounds`);
   t.comment(`${recovered} open containers recovered at start-up; ${torn} bytes torn off, ${truncated} bytes of torn tail cut back`);
   t.ok(truncated > 0, 'torn tails were found and cut back');
 });
