@@ -12,9 +12,10 @@ import { defaultChunkingParameters } from '../src/chunking/parameters.js';
 import { widenHeapHeadroom } from '../src/http/heap-headroom.js';
 import { ChunkStore } from '../src/store/store.js';
 import { ceilings } from './ceilings.js';
+import { smallObjects } from './small-objects.js';
 import { generated } from './generated.js';
 import { measure, MiB, rate } from './measure.js';
-import { loadSource, sourceMiB, streamOf } from './source.js';
+import { loadSource, piecesOf, sourceMiB } from './source.js';
 
 widenHeapHeadroom();
 
@@ -77,7 +78,7 @@ async function storeGenerations(unitDir: string, gens: GenerationFile[], avgSize
   for (const [g, gen] of gens.entries()) {
     let source: ReturnType<typeof loadSource> | null = loadSource(gen.path);
     const before = store.lookupCounters();
-    const m = await measure(() => store.put(`backups/gen${g + 1}.tar`, streamOf(source!)));
+    const m = await measure(() => store.put(`backups/gen${g + 1}.tar`, piecesOf(source!)));
     const inMemoryMiB = sourceMiB(source);
     source = null;
     await collectGarbage();
@@ -220,6 +221,7 @@ export async function gcMark(args: { unit: string; bytes: number; objects: numbe
   return result;
 }
 phases.gcMark = gcMark as never;
+phases.smallObjects = smallObjects as never;
 
 function walBytes(unit: string): number {
   try {

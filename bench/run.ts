@@ -6,7 +6,8 @@
  * CAIRN_BENCH_BIG_GB (the large-object run, default 4; 0 skips it),
  * CAIRN_BENCH_SWEEP_MB (generation size of the chunk-size sweep, default 256; 0 skips it),
  * CAIRN_BENCH_GC_MB (data for the garbage-collection mark, in 1 KiB chunks: default 1200, about
- * a million chunks; 0 skips it), CAIRN_BENCH_DIR (scratch, default bench/out).
+ * a million chunks; 0 skips it), CAIRN_BENCH_SMALL_OBJECTS (16 KiB puts per lane count, default
+ * 3000; 0 skips it), CAIRN_BENCH_DIR (scratch, default bench/out).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { measure, table } from './measure.js';
 import { createBucket, curlGet, listAll, rawGet, rawMultipart, rawPut, sdkClient, sdkMultipart, type S3Target } from './s3-client.js';
 import type { GenerationFile, GenerationRow } from './phases.js';
 import { MULTIPART_IN_FLIGHT, MULTIPART_PART } from './multipart-shape.js';
+import type { SmallObjectsRow } from './small-objects.js';
 import { loadSource, streamOf } from './source.js';
 import { MoverConnection } from '../src/client/connection.js';
 import { push } from '../src/client/push.js';
@@ -37,6 +39,7 @@ const S3 = (env.CAIRN_BENCH_S3 ?? '1') !== '0';
 const LIST_OBJECTS = Number(env.CAIRN_BENCH_LIST_OBJECTS ?? 100_000);
 const DIR = resolve(env.CAIRN_BENCH_DIR ?? 'bench/out');
 const GC_MB = Number(env.CAIRN_BENCH_GC_MB ?? 1200);
+const SMALL_OBJECTS = Number(env.CAIRN_BENCH_SMALL_OBJECTS ?? 3000);
 /**
  * The nice value the S3 phase's clients run at. The direct baseline has no
  * client; a client on another machine (as Velero's and Kopia's are) takes none
@@ -178,6 +181,21 @@ async function main(): Promise<void> {
     say(
       `  ingest beside a collection (another quarter of the objects deleted; 8 MB objects of new data): ${g.ingestDuringGcMbps!.toFixed(0)} MB/s while it ran vs ${g.ingestAloneMbps!.toFixed(0)} MB/s alone = ` +
         `${(g.ingestDuringGcMbps! / g.ingestAloneMbps!).toFixed(2)}x; the collection took ${g.secondGcSeconds!.toFixed(1)} s, freed ${g.secondGcFreedMB!.toFixed(0)} MB, compacted ${g.secondGcCompacted} containers`,
+    );
+  }
+
+  if (SMALL_OBJECTS > 0) {
+    const bytes = 16 * 1024;
+    const rows = phase<SmallObjectsRow[]>('./phases.js', ['smallObjects', JSON.stringify({ dir: join(DIR, 'units', 'small'), objects: SMALL_OBJECTS, bytes, lanes: [1, 4, 16] })]).value;
+    results.smallObjects = rows;
+    say();
+    say(`small objects: ${SMALL_OBJECTS} puts of ${bytes / 1024} KiB of new data into one unit, "lanes" at a time; the baseline ("files") writes each`);
+    say('  to a file of its own, fdatasync\'d, and syncs the directory: the same guarantee from a plain file system (same process, same run)');
+    say(
+      table(
+        ['lanes', 'store objects/s', 'cpu s', 'files objects/s', 'cpu s', 'store/files', 'event-loop lag p99 ms', 'max ms'],
+        rows.map((r) => [r.lanes, r.storeObjectsPerSecond, r.storeCpuSeconds, r.filesObjectsPerSecond, r.filesCpuSeconds, r.storeObjectsPerSecond / r.filesObjectsPerSecond, r.lagP99Ms, r.lagMaxMs]),
+      ),
     );
   }
 

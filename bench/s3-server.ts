@@ -22,7 +22,7 @@ import { startServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { ChunkStore } from '../src/store/store.js';
 import { MULTIPART_IN_FLIGHT, MULTIPART_PART, uploadParts } from './multipart-shape.js';
-import { loadSource, streamOf, type InMemorySource } from './source.js';
+import { loadSource, piecesOf, type InMemorySource } from './source.js';
 
 const dir = process.argv[2]!;
 rmSync(dir, { recursive: true, force: true });
@@ -82,14 +82,14 @@ for await (const line of createInterface({ input: process.stdin })) {
   }
   if (line.startsWith('direct ')) {
     const [, unit, path, key] = line.split(' ');
-    await paired(unit!, path!, (store, source) => store.put(key!, streamOf(source)));
+    await paired(unit!, path!, (store, source) => store.put(key!, piecesOf(source)));
   }
   if (line.startsWith('directmp ')) {
     // The store's own multipart path, for the S3 multipart figures: the same parts and parts in flight as the raw client.
     const [, unit, path, key] = line.split(' ');
     await paired(unit!, path!, async (store, source) => {
       const upload = store.createUpload(key!);
-      const etags = await uploadParts(source, MULTIPART_PART, MULTIPART_IN_FLIGHT, async (n, part) => (await store.putPart(upload.uploadId, n, streamOf(part))).etag);
+      const etags = await uploadParts(source, MULTIPART_PART, MULTIPART_IN_FLIGHT, async (n, part) => (await store.putPart(upload.uploadId, n, piecesOf(part))).etag);
       await store.completeUpload(upload.uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
     });
   }
