@@ -1,3 +1,4 @@
+import { validateHeaderValue } from 'node:http';
 import { PARTS_METADATA, partRange } from '../../store/multipart.js';
 import type { ObjectInfo } from '../../store/object-info.js';
 import { mayAccess } from '../../units/credentials.js';
@@ -19,7 +20,7 @@ import { checkKey } from '../s3-target.js';
 import { document, isoTime } from '../xml.js';
 import { sendXml } from './responses.js';
 
-/** The largest single PUT S3 takes. */
+/** The largest object size S3 allows (a single PUT there stops at 5 GiB; a backup target need not). */
 const MAX_PUT = 5 * 1024 ** 4;
 
 export const putObject: Operation = {
@@ -92,7 +93,14 @@ async function objectAnswer(call: S3Call, head: boolean): Promise<void> {
   Object.assign(headers, objectHeaders(info, { checksums: wantChecksums && (range === null || (range.start === 0 && range.end === info.size)) }));
   for (const [param, header] of OVERRIDES) {
     const v = call.query.get(param);
-    if (v !== null) headers[header] = v;
+    if (v === null) continue;
+    // Checked now: a value Node refuses would otherwise throw after the body has begun, cutting the connection.
+    try {
+      validateHeaderValue(header, v);
+    } catch {
+      throw s3Error('InvalidArgument', `${param} holds characters a header cannot carry`);
+    }
+    headers[header] = v;
   }
   call.reply.headers(headers);
   const status = range && partNumber === null ? 206 : range ? 206 : 200;
@@ -169,9 +177,13 @@ export const deleteObject: Operation = {
 export function copySource(call: S3Call): { bucket: string; key: string } {
   const raw = call.req.headers['x-amz-copy-source'];
   if (typeof raw !== 'string' || raw === '') throw s3Error('InvalidArgument', 'x-amz-copy-source is missing');
+  const [path, query] = raw.split('?', 2) as [string, string | undefined];
+  // A unit keeps one version of each key, S3's "null" version: any other is not there to copy.
+  const version = query === undefined ? null : new URLSearchParams(query).get('versionId');
+  if (version !== null && version !== 'null') throw s3Error('NotImplemented', 'copying a version other than "null" is not implemented');
   let text: string;
   try {
-    text = decodeURIComponent(raw.split('?')[0]!.replace(/^\//, ''));
+    text = decodeURIComponent(path.replace(/^\//, ''));
   } catch {
     throw s3Error('InvalidArgument', 'x-amz-copy-source is not valid percent-encoding');
   }
