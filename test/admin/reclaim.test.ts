@@ -2,6 +2,7 @@ import t from 'tap';
 import { cairn } from '../helpers/cli.js';
 import { pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { signedFetch, startTestServer } from '../helpers/server.js';
+import { testDir } from '../helpers/test-dir.js';
 
 t.test('a reclaim estimate through the admin API and the CLI: a job, then a line in the unit stats', async (t) => {
   const s = await startTestServer(t);
@@ -74,7 +75,7 @@ t.test('a collection through the admin API and the CLI: deleted data goes, the r
 });
 
 t.test('compaction, the collection policy and its schedule through the CLI; both kept across a restart', async (t) => {
-  const dataDir = t.testdir();
+  const dataDir = testDir(t);
   const s = await startTestServer(t, {}, dataDir);
   const env = { CAIRN_ENDPOINT: s.url, CAIRN_ACCESS_KEY_ID: s.admin.accessKeyId, CAIRN_SECRET_ACCESS_KEY: s.admin.secretAccessKey };
   await s.server.units.create('kopia', { containerSize: 256 * 1024 });

@@ -8,6 +8,7 @@ import { pseudoRandomBytes, textBytes } from '../helpers/data.js';
 import { moverConnection } from '../helpers/ingest.js';
 import { bodyOf, startS3Server } from '../helpers/s3.js';
 import { describeTree } from '../helpers/tree.js';
+import { testDir } from '../helpers/test-dir.js';
 
 /** A small tree with what backups meet: nested dirs, odd modes, exact mtimes, symlinks, empty things. */
 function makeSourceTree(root: string): Record<string, Buffer> {
@@ -40,7 +41,7 @@ t.test('a directory pushed and pulled comes back with contents, modes, mtimes an
   await s.server.units.create('home');
   const conn = moverConnection(s.url, s.admin);
   t.teardown(() => conn.close());
-  const dir = t.testdir();
+  const dir = testDir(t);
   const source = join(dir, 'source');
   mkdirSync(source);
   const files = makeSourceTree(source);
@@ -79,7 +80,7 @@ t.test('a directory pushed and pulled comes back with contents, modes, mtimes an
 t.test('one file, one symlink or one subdirectory restores by ranged reads only', async (t) => {
   const s = await startS3Server(t);
   await s.server.units.create('home');
-  const dir = t.testdir();
+  const dir = testDir(t);
   const source = join(dir, 'source');
   mkdirSync(source);
   const files = makeSourceTree(source);

@@ -5,6 +5,7 @@ import t from 'tap';
 import { CLI } from '../helpers/cli.js';
 import { pseudoRandomBytes, textBytes } from '../helpers/data.js';
 import { startTestServer } from '../helpers/server.js';
+import { testDir } from '../helpers/test-dir.js';
 
 interface Run {
   code: number;
@@ -38,7 +39,7 @@ t.test('cairn push and pull: files, stdin, several sources, directories, --json 
   const s = await startTestServer(t);
   await s.server.units.create('velero');
   const env = { CAIRN_ENDPOINT: s.url, CAIRN_ACCESS_KEY_ID: s.admin.accessKeyId, CAIRN_SECRET_ACCESS_KEY: s.admin.secretAccessKey };
-  const dir = t.testdir();
+  const dir = testDir(t);
   const disk = Buffer.concat([pseudoRandomBytes('disk', 4_000_000), textBytes('disk-text', 2_000_000)]);
   writeFileSync(join(dir, 'disk.img'), disk);
 
@@ -97,7 +98,7 @@ t.test('cairn push and pull: exit codes and one clear line on failure', async (t
   const env = { CAIRN_ENDPOINT: s.url, CAIRN_ACCESS_KEY_ID: s.admin.accessKeyId, CAIRN_SECRET_ACCESS_KEY: s.admin.secretAccessKey };
   const ro = s.server.credentials.issue('unit', [{ unit: 'velero', access: 'read-only' }]);
   const roEnv = { ...env, CAIRN_ACCESS_KEY_ID: ro.accessKeyId, CAIRN_SECRET_ACCESS_KEY: ro.secretAccessKey };
-  const dir = t.testdir();
+  const dir = testDir(t);
   writeFileSync(join(dir, 'f'), 'data');
   const cases: [string, string[], Record<string, string>, number, RegExp][] = [
     ['missing source', ['push', join(dir, 'nope'), 'velero/x'], env, 2, /cannot read .*ENOENT/],

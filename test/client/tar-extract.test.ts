@@ -18,6 +18,7 @@ import {
 } from '../../src/client/tar/tar-header.js';
 import { readTar, type TarHeaderInfo } from '../../src/client/tar/tar-reader.js';
 import { describeTree } from '../helpers/tree.js';
+import { testDir } from '../helpers/test-dir.js';
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
@@ -108,7 +109,7 @@ async function run(cmd: string, args: string[], input?: AsyncIterable<Buffer>) {
 }
 
 t.test('round trip: tarDirectory then extractTar restores content, types, modes, mtimes and links', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const src = join(dir, 'src');
   const dest = join(dir, 'restored', 'here'); // created by extractTar
   await mkdir(src);
@@ -135,7 +136,7 @@ t.test('round trip: tarDirectory then extractTar restores content, types, modes,
 });
 
 t.test('readTar copes with any chunking of the stream, and with bodies skipped or half read', async (t) => {
-  const src = t.testdir();
+  const src = testDir(t);
   await buildTree(src, randomBytes(300_000));
   const bytes = await tarBytes(src);
   const reference: Array<[TarHeaderInfo, string]> = [];
@@ -178,7 +179,7 @@ t.test('readTar copes with any chunking of the stream, and with bodies skipped o
 });
 
 t.test('GNU tar archives (pax, and gnu with long names) read and extract', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const src = join(dir, 'src');
   await mkdir(src);
   await buildTree(src, randomBytes(1024 * 1024 + 99));
@@ -239,7 +240,7 @@ async function listAll(root: string): Promise<string[]> {
 }
 
 t.test('hostile archives are refused and write nothing outside dest', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const outside = join(dir, 'outside');
   await mkdir(outside);
   await writeFile(join(outside, 'precious'), 'do not touch');
@@ -284,7 +285,7 @@ t.test('hostile archives are refused and write nothing outside dest', async (t) 
 });
 
 t.test('an existing symlink at the final component is replaced, never followed', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const outside = join(dir, 'outside');
   const dest = join(dir, 'dest');
   await mkdir(outside);
@@ -311,7 +312,7 @@ t.test('an existing symlink at the final component is replaced, never followed',
 });
 
 t.test('truncated archives and corrupted headers fail with clear errors', async (t) => {
-  const src = t.testdir();
+  const src = testDir(t);
   await writeFile(join(src, 'first'), 'small');
   await writeFile(join(src, 'second'), randomBytes(100_000));
   await setTimes(join(src, 'first'), 1_700_000_000);
@@ -335,7 +336,7 @@ t.test('truncated archives and corrupted headers fail with clear errors', async 
 });
 
 t.test('entries of other types are skipped with a warning; the root entry is ignored', async (t) => {
-  const dest = t.testdir();
+  const dest = testDir(t);
   const hardlink = encodeUstarHeader({ name: 'hard', prefix: '', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '1', linkname: 'file' });
   const fifo = encodeUstarHeader({ name: 'fifo', prefix: '', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: '6', linkname: '' });
   const globalRecords = encodePaxRecords([['comment', 'a global pax header must not disturb anything']]);
@@ -361,7 +362,7 @@ t.test('entries of other types are skipped with a warning; the root entry is ign
 });
 
 t.test('directory modes and mtimes are set after their contents, deepest first', async (t) => {
-  const dest = t.testdir();
+  const dest = testDir(t);
   const archive = craft([
     { fields: { path: 'ro', type: 'directory', mode: 0o500, mtimeMs: 1_600_000_000_000 } },
     { fields: { path: 'ro/sub', type: 'directory', mode: 0o555, mtimeMs: 1_600_000_001_000 } },

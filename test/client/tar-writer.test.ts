@@ -21,6 +21,7 @@ import {
 } from '../../src/client/tar/tar-header.js';
 import { readTar } from '../../src/client/tar/tar-reader.js';
 import { describeTree } from '../helpers/tree.js';
+import { testDir } from '../helpers/test-dir.js';
 
 interface Tarred {
   bytes: Buffer;
@@ -103,7 +104,7 @@ async function run(cmd: string, args: string[], input?: AsyncIterable<Buffer>): 
 }
 
 t.test('entries come depth-first in UTF-8 byte order, directory before contents', async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   await buildSmallTree(root);
   const { index, warnings } = await tarToBuffer(root);
   t.same(warnings, []);
@@ -119,8 +120,8 @@ t.test('entries come depth-first in UTF-8 byte order, directory before contents'
 });
 
 t.test('the same content gives identical bytes, whatever order it was created in', async (t) => {
-  const one = join(t.testdir(), 'one');
-  const two = join(t.testdir(), 'two');
+  const one = join(testDir(t), 'one');
+  const two = join(testDir(t), 'two');
   await mkdir(one);
   await mkdir(two);
   await buildSmallTree(one);
@@ -137,7 +138,7 @@ t.test('the same content gives identical bytes, whatever order it was created in
 });
 
 t.test('dataOffset points at each file’s content in the stream; pieces stay within 1 MiB', async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   await buildSmallTree(root);
   const big = randomBytes(2 * PIECE_BYTES + 777);
   await writeFile(join(root, 'big'), big);
@@ -161,7 +162,7 @@ t.test('dataOffset points at each file’s content in the stream; pieces stay wi
 });
 
 t.test('headers: ustar fields, pax only where needed', async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   await writeFile(join(root, 'plain'), 'x');
   await chmod(join(root, 'plain'), 0o604);
   await setTimes(join(root, 'plain'), 1_700_000_000);
@@ -213,8 +214,8 @@ t.test('headers: ustar fields, pax only where needed', async (t) => {
 });
 
 t.test('GNU tar lists and extracts our stream identically', async (t) => {
-  const root = join(t.testdir(), 'src');
-  const out = join(t.testdir(), 'out');
+  const root = join(testDir(t), 'src');
+  const out = join(testDir(t), 'out');
   await mkdir(root);
   await mkdir(out);
   await buildSmallTree(root);
@@ -275,7 +276,7 @@ t.test('FIFOs and sockets are skipped with a warning; hard links are stored as f
 });
 
 t.test('unreadable files are skipped with a warning, not fatal', { skip: process.getuid?.() === 0 ? 'root reads everything' : false }, async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   await writeFile(join(root, 'locked'), 'secret');
   await chmod(join(root, 'locked'), 0);
   await mkdir(join(root, 'closed'));
@@ -291,7 +292,7 @@ t.test('unreadable files are skipped with a warning, not fatal', { skip: process
 });
 
 t.test('an entry that vanishes during the walk is skipped with a warning', async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   await writeFile(join(root, 'a-big'), randomBytes(2 * PIECE_BYTES));
   await writeFile(join(root, 'b-gone'), 'soon deleted');
   await writeFile(join(root, 'c-kept'), 'kept');
@@ -310,7 +311,7 @@ t.test('an entry that vanishes during the walk is skipped with a warning', async
 
 t.test('a file that shrinks or grows while read keeps the size its header promised', async (t) => {
   for (const change of ['shrink', 'grow'] as const) {
-    const root = t.testdir();
+    const root = testDir(t);
     const original = randomBytes(3 * PIECE_BYTES);
     const path = join(root, 'f');
     await writeFile(path, original);
@@ -402,7 +403,7 @@ t.test('fixedSizeBody: exact size plus padding, zeros for a shrink, cut for a gr
 });
 
 t.test('the index promise: rejects when the walk fails or the stream is abandoned', async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   await writeFile(join(root, 'not-a-dir'), 'x');
   const bad = tarDirectory(join(root, 'not-a-dir'));
   await t.rejects(async () => {
@@ -422,7 +423,7 @@ t.test('the index promise: rejects when the walk fails or the stream is abandone
 });
 
 t.test('index: encode/decode round trip and strict validation', async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   await buildSmallTree(root);
   const { index } = await tarToBuffer(root);
   t.equal(INDEX_SUFFIX, '.cairn-index.json');

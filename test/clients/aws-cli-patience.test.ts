@@ -4,12 +4,13 @@ import t from 'tap';
 import { awsCliEnv, binary, run } from '../helpers/clients.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { startTestServer } from '../helpers/server.js';
+import { testDir } from '../helpers/test-dir.js';
 
 // With no patience, every completion answers 200 first and its result after: the CLI must read it there.
 t.test('the AWS CLI completes multipart uploads whose 200 came before the result', async (t) => {
   const aws = binary('aws');
   const s = await startTestServer(t, { CAIRN_COMPLETE_PATIENCE_SECONDS: '0' });
-  const dir = t.testdir();
+  const dir = testDir(t);
   const env = awsCliEnv(dir, s.server.credentials.issue('admin', []));
   const cli = async (...args: string[]): Promise<string> => {
     const r = await run(aws, ['--endpoint-url', s.url, ...args], env, 90_000);

@@ -4,11 +4,12 @@ import t from 'tap';
 import { awsCliEnv, binary, makeTree, run } from '../helpers/clients.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { startTestServer } from '../helpers/server.js';
+import { testDir } from '../helpers/test-dir.js';
 
 t.test('the AWS CLI: s3 cp, sync, rm --recursive and s3api', async (t) => {
   const aws = binary('aws');
   const s = await startTestServer(t);
-  const dir = t.testdir();
+  const dir = testDir(t);
   const env = awsCliEnv(dir, s.server.credentials.issue('admin', []));
   const cli = async (...args: string[]) => {
     const r = await run(aws, ['--endpoint-url', s.url, ...args], env);

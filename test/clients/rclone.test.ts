@@ -4,13 +4,14 @@ import t from 'tap';
 import { binary, makeTree, run } from '../helpers/clients.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { startTestServer } from '../helpers/server.js';
+import { testDir } from '../helpers/test-dir.js';
 
 t.test('rclone (provider Other): sync, check, copyto, lsf, server-side copy, multipart', async (t) => {
   const rclone = binary('rclone');
   const s = await startTestServer(t);
   await s.server.units.create('rclone-unit');
   const key = s.server.credentials.issue('unit', [{ unit: 'rclone-unit', access: 'read-write' }]);
-  const dir = t.testdir();
+  const dir = testDir(t);
   const env = {
     RCLONE_CONFIG: join(dir, 'rclone.conf'),
     RCLONE_CONFIG_CAIRN_TYPE: 's3',

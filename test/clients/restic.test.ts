@@ -4,13 +4,14 @@ import t from 'tap';
 import { binary, makeTree, run } from '../helpers/clients.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { startTestServer } from '../helpers/server.js';
+import { testDir } from '../helpers/test-dir.js';
 
 t.test('restic uses Cairn as its S3 repository: init, two backups, check --read-data, restore', async (t) => {
   const restic = binary('restic');
   const s = await startTestServer(t);
   await s.server.units.create('restic-repo');
   const key = s.server.credentials.issue('unit', [{ unit: 'restic-repo', access: 'read-write' }]);
-  const dir = t.testdir();
+  const dir = testDir(t);
   const env = {
     RESTIC_REPOSITORY: `s3:${s.url}/restic-repo/host1`,
     RESTIC_PASSWORD: 'correct horse battery staple',

@@ -7,6 +7,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Test } from 'tap';
 import type { SigningCredentials } from '../../src/sigv4/signer.js';
 import { startTestServer, type TestServer } from './server.js';
+import { freshSubdir } from './test-dir.js';
 
 export type Transport = 'http' | 'https';
 
@@ -30,7 +31,7 @@ export function selfSignedCertificate(dir: string): { cert: string; key: string 
 }
 
 export async function startS3Server(t: Test, transport: Transport = 'http', env: Record<string, string> = {}): Promise<S3TestServer> {
-  const dir = t.testdir();
+  const dir = freshSubdir(t, 's3-server');
   let ca: Buffer | undefined;
   const tls: Record<string, string> = {};
   if (transport === 'https') {

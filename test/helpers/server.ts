@@ -3,6 +3,7 @@ import { startServer, type RunningServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { sha256Hex } from '../../src/sigv4/canonical-request.js';
 import { signRequest, type SigningCredentials } from '../../src/sigv4/signer.js';
+import { freshSubdir } from './test-dir.js';
 
 export interface TestServer {
   server: RunningServer;
@@ -12,9 +13,9 @@ export interface TestServer {
 }
 
 /** A real server on 127.0.0.1 (a free port), its data in the test's own directory. */
-export async function startTestServer(t: Test, env: Record<string, string> = {}, dataDir: string = t.testdir()): Promise<TestServer> {
+export async function startTestServer(t: Test, env: Record<string, string> = {}, dataDir: string = freshSubdir(t, 'server')): Promise<TestServer> {
   const config = loadConfig([], { CAIRN_DATA_DIR: dataDir, CAIRN_PORT: '0', CAIRN_HOST: '127.0.0.1', ...env });
-  const server = await startServer(config, { logger: false });
+  const server = await startServer(config, { logger: process.env.CAIRN_TEST_LOG ? { level: 'error' } : false });
   t.teardown(() => server.close());
   // A restarted server has no first key: tests that restart issue one.
   const key = server.firstAdminKey ?? server.credentials.issue('admin', [], 'test restart');

@@ -7,9 +7,10 @@ import { sealedContainers } from '../helpers/containers.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { bodyOf } from '../helpers/s3.js';
 import { startTestServer } from '../helpers/server.js';
+import { testDir } from '../helpers/test-dir.js';
 
 t.test('a damaged chunk in the middle of a GET cuts the answer short: never wrong bytes', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const first = await startTestServer(t, {}, dir);
   const client = (url: string) => new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials: first.admin, maxAttempts: 1 });
   const s3 = client(first.url);

@@ -9,6 +9,7 @@ import { ChunkStore } from '../../src/store/store.js';
 import { sealedContainers } from '../helpers/containers.js';
 import { collect, pseudoRandomBytes, streamOf, textBytes } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
+import { testDir } from '../helpers/test-dir.js';
 
 function flipByte(path: string, offset: number): void {
   const fd = openSync(path, 'r+');
@@ -26,7 +27,7 @@ async function fingerprintsOf(store: ChunkStore, data: Buffer): Promise<Set<stri
 }
 
 t.test('a flipped byte fails reads of exactly the objects that use it, and verify names them', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const { store } = await openTestStore(t, {}, dir);
   const a = pseudoRandomBytes('corrupt-a', 1_000_000);
   const b = textBytes('corrupt-b', 1_000_000);
@@ -75,7 +76,7 @@ t.test('a flipped byte fails reads of exactly the objects that use it, and verif
 });
 
 t.test('verify names only the objects that lean on the damage', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const { store } = await openTestStore(t, {}, dir);
   const x = pseudoRandomBytes('only-x', 800_000);
   const y = pseudoRandomBytes('only-y', 800_000);

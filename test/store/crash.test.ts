@@ -6,6 +6,7 @@ import { ChunkStore } from '../../src/store/store.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { checkAcknowledged, runAndKill, type Acked } from '../helpers/crash-run.js';
 import { containerPath } from '../../src/store/container-set.js';
+import { testDir } from '../helpers/test-dir.js';
 
 const ROUNDS = 22;
 /**
@@ -53,7 +54,7 @@ function tearOpenContainers(dir: string, random: Buffer): number {
 }
 
 t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object survives and verify is clean`, async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
   const delays = pseudoRandomBytes('kill-delays', MAX_ROUNDS * 2);
   let recovered = 0;

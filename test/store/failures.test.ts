@@ -8,9 +8,10 @@ import { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
 import { containerPath } from '../../src/store/container-set.js';
+import { testDir } from '../helpers/test-dir.js';
 
 t.test('closing the unit while a put commits: the put either fails or its object is whole', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const { store } = await openTestStore(t, {}, dir);
   const data = pseudoRandomBytes('close-race', 700_000);
   let release!: () => void;
@@ -42,7 +43,7 @@ t.test('closing the unit while a put commits: the put either fails or its object
 });
 
 t.test('a container that cannot be written fails the put, commits nothing, and the unit goes on', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const { store } = await openTestStore(t, {}, dir);
   await store.put('before', streamOf([pseudoRandomBytes('before', 100_000)]));
   // The next container id's file is a link to /dev/full: its writes fail with ENOSPC, a real I/O error.
@@ -65,7 +66,7 @@ t.test('a container that cannot be written fails the put, commits nothing, and t
 });
 
 t.test('recovery reports a file that ends before its last committed record as damage', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const path = join(dir, 'c.ctr');
   writeFileSync(path, Buffer.concat([encodeContainerHeader({ id: 1, createdMs: 0 }), Buffer.alloc(100)]));
   const r = await recoverContainer(path, CONTAINER_HEADER_BYTES + 5000, () => []);

@@ -6,6 +6,7 @@ import { INDEX_SCHEMA_VERSION, IndexFormatError } from '../../src/store/index-db
 import { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { TEST_SEED } from '../helpers/store.js';
+import { testDir } from '../helpers/test-dir.js';
 
 const create = { chunking: defaultChunkingParameters(4096, TEST_SEED), containerSize: 256 * 1024 };
 
@@ -34,7 +35,7 @@ function inspect(dir: string): { version: string; columns: string[]; plan: strin
 }
 
 t.test('a version 1 index is migrated at open, its data intact, and the locality load reads the index alone', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const objects = Array.from({ length: 6 }, (_, i) => pseudoRandomBytes(`mig-${i}`, 300_000));
   const first = await ChunkStore.open(dir, { create });
   for (const [i, data] of objects.entries()) await first.put(`o${i}`, streamOf([data]));
@@ -67,7 +68,7 @@ t.test('a version 1 index is migrated at open, its data intact, and the locality
 });
 
 t.test('an index from a newer build is refused, not rewritten', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   await (await ChunkStore.open(dir, { create })).close();
   const db = new Database(join(dir, 'index.db'));
   db.prepare("UPDATE meta SET value = '99' WHERE name = 'schema_version'").run();

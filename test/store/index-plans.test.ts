@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import t from 'tap';
 import { IndexDb } from '../../src/store/index-db.js';
+import { testDir } from '../helpers/test-dir.js';
 
 /*
  * A request must cost the same in a unit of a million objects as in an empty
@@ -25,7 +26,7 @@ const WHOLE_TABLE: Record<string, string> = {
 };
 
 t.test('no statement walks a whole table unless it is named with its reason', async (t) => {
-  const index = new IndexDb(join(t.testdir(), 'index.db'));
+  const index = new IndexDb(join(testDir(t), 'index.db'));
   t.teardown(() => index.close());
   const statements = (index as unknown as { s: Record<string, Statement> }).s;
   t.ok(Object.keys(statements).length > 40, 'the statements are all there to check');

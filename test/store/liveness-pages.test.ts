@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { ChunkKind } from '../../src/store/container-format.js';
 import { IndexDb } from '../../src/store/index-db.js';
+import { testDir } from '../helpers/test-dir.js';
 
 const fp = (i: number): Buffer => createHash('sha256').update(`chunk-${i}`).digest();
 
@@ -14,7 +15,7 @@ const fp = (i: number): Buffer => createHash('sha256').update(`chunk-${i}`).dige
  * one join over the whole table says.
  */
 t.test('the liveness join, page by page, equals the whole join and lets the event loop turn', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const index = new IndexDb(join(dir, 'index.db'));
   t.teardown(() => index.close());
   const db = index.db;

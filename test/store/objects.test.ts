@@ -12,6 +12,7 @@ import { ChunkStore } from '../../src/store/store.js';
 import { collect, piecesOf, pseudoRandomBytes, streamOf, textBytes } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
 import { createHash } from 'node:crypto';
+import { testDir } from '../helpers/test-dir.js';
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
 
@@ -178,7 +179,7 @@ t.test('concurrent streams of overlapping data all read back', async (t) => {
 });
 
 t.test('a unit reopens with its objects and parameters, and refuses a second opener', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const data = pseudoRandomBytes('reopen', 600_000);
   const first = await openTestStore(t, {}, dir);
   await first.store.put('persisted', streamOf([data]));

@@ -3,10 +3,11 @@ import { defaultChunkingParameters } from '../../src/chunking/parameters.js';
 import { ChunkStore } from '../../src/store/store.js';
 import { collect, piecesOf, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { TEST_SEED } from '../helpers/store.js';
+import { testDir } from '../helpers/test-dir.js';
 
 /** 1 KiB chunks make a few MiB enough for a three-level recipe tree. */
 async function smallChunkStore(t: Test): Promise<ChunkStore> {
-  const store = await ChunkStore.open(t.testdir(), {
+  const store = await ChunkStore.open(testDir(t), {
     create: { chunking: defaultChunkingParameters(1024, TEST_SEED), containerSize: 1 << 20 },
   });
   t.teardown(() => store.close());

@@ -8,6 +8,7 @@ import { sealedContainers } from '../helpers/containers.js';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
 import { containerPath } from '../../src/store/container-set.js';
+import { testDir } from '../helpers/test-dir.js';
 
 /** Turns the last sealed container back into an open one with the given bytes torn onto its end. */
 function tearLastContainer(dir: string, tail: Buffer): { path: string; recordsEnd: number } {
@@ -28,7 +29,7 @@ for (const [name, tail] of [
   ['a lone byte', Buffer.from([0x43])],
 ] as const) {
   t.test(`start-up cuts a torn tail (${name}) back to the last whole record`, async (t) => {
-    const dir = t.testdir();
+    const dir = testDir(t);
     const data = pseudoRandomBytes(`torn-${name}`, 900_000);
     const first = await openTestStore(t, {}, dir);
     await first.store.put('obj', streamOf([data]));
@@ -64,7 +65,7 @@ function halfRecord(): Buffer {
 }
 
 t.test('a container whose creation was cut short (no header, or no file) is dropped at start-up', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const first = await openTestStore(t, {}, dir);
   const data = pseudoRandomBytes('cut-short', 500_000);
   await first.store.put('obj', streamOf([data]));

@@ -4,9 +4,10 @@ import t from 'tap';
 import { WalSync } from '../../src/store/wal-sync.js';
 import { pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
+import { testDir } from '../helpers/test-dir.js';
 
 t.test('syncs asked for together share one fdatasync', async (t) => {
-  const path = join(t.testdir(), 'index.db-wal');
+  const path = join(testDir(t), 'index.db-wal');
   writeFileSync(path, 'frames');
   const wal = new WalSync(path);
   await Promise.all(Array.from({ length: 20 }, () => wal.sync()));
@@ -15,7 +16,7 @@ t.test('syncs asked for together share one fdatasync', async (t) => {
 });
 
 t.test('a sync asked for while a flush runs waits for a flush that began after it', async (t) => {
-  const path = join(t.testdir(), 'index.db-wal');
+  const path = join(testDir(t), 'index.db-wal');
   writeFileSync(path, 'frames');
   const wal = new WalSync(path);
   const seen: [string, number][] = [];
@@ -32,7 +33,7 @@ t.test('a sync asked for while a flush runs waits for a flush that began after i
 });
 
 t.test('a failed fdatasync is final: nothing is acknowledged after it', async (t) => {
-  const path = join(t.testdir(), 'index.db-wal');
+  const path = join(testDir(t), 'index.db-wal');
   const wal = new WalSync(path);
   const err = await wal.sync().then(
     () => null,

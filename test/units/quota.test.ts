@@ -4,11 +4,12 @@ import t from 'tap';
 import { QuotaExceededError } from '../../src/units/errors.js';
 import { collect, piecesOf, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openRegistry } from '../helpers/registry.js';
+import { testDir } from '../helpers/test-dir.js';
 
 const registry = openRegistry;
 
 t.test('the hard quota refuses the crossing write whole and keeps what came before', async (t) => {
-  const { units, warnings } = await registry(t, t.testdir());
+  const { units, warnings } = await registry(t, testDir(t));
   await units.create('quota-unit', { quota: { soft: 1_000_000, hard: 1_500_000 } });
   const unit = units.unit('quota-unit');
   const first = pseudoRandomBytes('q1', 900_000);
@@ -44,7 +45,7 @@ t.test('the hard quota refuses the crossing write whole and keeps what came befo
 });
 
 t.test('units and quotas survive a restart; an interrupted delete is finished', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   {
     const { units, db } = await registry(t, dir);
     await units.create('keep-me', { quota: { soft: 10, hard: 20 } });
@@ -61,7 +62,7 @@ t.test('units and quotas survive a restart; an interrupted delete is finished', 
 });
 
 t.test('a leftover directory is never adopted as a new unit', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const { units } = await registry(t, dir);
   mkdirSync(join(dir, 'units', 'orphan'), { recursive: true });
   writeFileSync(join(dir, 'units', 'orphan', 'index.db'), '');
@@ -69,7 +70,7 @@ t.test('a leftover directory is never adopted as a new unit', async (t) => {
 });
 
 t.test('writes check the quota from the counters, never by summing every container', async (t) => {
-  const { units } = await registry(t, t.testdir());
+  const { units } = await registry(t, testDir(t));
   await units.create('counted', { quota: { soft: 1_500_000, hard: 2_000_000 } });
   const unit = units.unit('counted');
   const store = unit.store;

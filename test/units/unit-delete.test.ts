@@ -4,6 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import t from 'tap';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openRegistry } from '../helpers/registry.js';
+import { testDir } from '../helpers/test-dir.js';
 
 const setAside = (dir: string): string[] => readdirSync(join(dir, 'units')).filter((e) => e.startsWith('.deleted-'));
 
@@ -16,7 +17,7 @@ async function until(what: string, ok: () => boolean): Promise<void> {
 }
 
 t.test('a deleted unit is set aside at once and its files removed while requests go on', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const { units, db, warnings } = await openRegistry(t, dir);
   // Many container files: their removal takes many turns of the event loop, as a real unit's would.
   await units.create('big', { containerSize: 64 * 1024 });
@@ -53,7 +54,7 @@ t.test('a deleted unit is set aside at once and its files removed while requests
 });
 
 t.test('files a delete set aside but did not live to remove are removed at the next start', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const leftover = join(dir, 'units', '.deleted-gone-1700000000000', 'containers');
   mkdirSync(leftover, { recursive: true });
   for (let i = 0; i < 50; i++) writeFileSync(join(leftover, `${i}.ctr`), 'x');
@@ -65,7 +66,7 @@ t.test('files a delete set aside but did not live to remove are removed at the n
 });
 
 t.test('an interrupted delete is finished at start: the unit is gone and so are its files', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   {
     const { units, db } = await openRegistry(t, dir);
     await units.create('half-gone');
