@@ -192,3 +192,35 @@ t.test('bad input never stores anything', async (t) => {
   t.match((await xml(`/${Bucket}?delete`, `<Delete><Object><Key>${'x'.repeat(3 * 1024 * 1024)}</Key></Object></Delete>`)).body, /InvalidRequest/, 'an oversized document');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'keep' }))).ContentLength, 4, 'and the object they named survives');
 });
+
+t.test('HEAD errors carry no body, and every answer carries a request id', async (t) => {
+  const s = await startS3Server(t);
+  const s3 = s.client();
+  const Bucket = 'heads';
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'here', Body: 'present' }));
+  const ask = (method: string, path: string, headers: Record<string, string> = {}) =>
+    rawRequest(s.url, signedHead(s.url, method, path, s.admin, 'UNSIGNED-PAYLOAD', headers).head, Buffer.alloc(0), { endAfterBody: true });
+  const requestId = (head: string) => /\r\nx-amz-request-id: ([0-9A-F]+)\r\n/i.exec(head)?.[1];
+
+  const missing = await ask('HEAD', `/${Bucket}/absent`);
+  t.equal(missing.status, 404);
+  t.equal(missing.body, '', 'a HEAD error has no body');
+  t.ok(requestId(missing.head), 'but has a request id');
+  const noBucket = await ask('HEAD', '/no-such-bucket');
+  t.equal(noBucket.status, 404);
+  t.equal(noBucket.body, '');
+  const anonymous = await rawRequest(s.url, `HEAD /${Bucket}/here HTTP/1.1\r\nhost: ${new URL(s.url).host}\r\nconnection: close\r\n\r\n`, Buffer.alloc(0), { endAfterBody: true });
+  t.equal(anonymous.status, 403, 'an anonymous HEAD is refused');
+  t.equal(anonymous.body, '');
+  t.ok(requestId(anonymous.head));
+  const notModified = await ask('GET', `/${Bucket}/here`, { 'if-none-match': put.ETag! });
+  t.equal(notModified.status, 304);
+  t.equal(notModified.body, '');
+  t.ok(requestId(notModified.head), 'a 304 has a request id');
+  const found = await ask('HEAD', `/${Bucket}/here`);
+  t.equal(found.status, 200);
+  t.match(found.head, /\r\ncontent-length: 7\r\n/i, 'a HEAD tells the length it does not send');
+  t.equal(found.body, '');
+  t.ok(requestId(found.head));
+});
