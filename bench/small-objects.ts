@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../src/store/fs-durability.js';
 import { ChunkStore } from '../src/store/store.js';
 import { measure } from './measure.js';
 
@@ -39,12 +40,7 @@ async function syncedFile(dir: string, name: string, data: Buffer): Promise<void
   } finally {
     await file.close();
   }
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await syncDirectory(join(dir, name));
 }
 
 export async function smallObjects(args: { dir: string; objects: number; bytes: number; lanes: number[] }): Promise<SmallObjectsRow[]> {
