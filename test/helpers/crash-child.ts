@@ -4,9 +4,9 @@
  * a three-part multipart upload's completion) resolves, "DEL <key>" after
  * delete() resolves, and "DELETING <key>" before a delete starts (a delete
  * killed before its acknowledgement may or may not have happened). In mode
- * "gc" a garbage collection follows every delete ("GC <containers compacted>"
- * when it finishes). The
- * parent SIGKILLs it at a random moment.
+ * "gc" a garbage collection follows every delete ("COLLECTING" before it,
+ * "GC <containers compacted>" when it finishes). The parent SIGKILLs it at a
+ * moment it picks.
  */
 import { writeSync } from 'node:fs';
 import { ChunkStore } from '../../src/store/store.js';
@@ -40,6 +40,7 @@ for (let i = 0; ; i++) {
     writeSync(1, `DEL ${victim}\n`);
     if (mode === 'gc') {
       // Every container with anything dead is compacted: the kill lands in copies and repointing too.
+      writeSync(1, 'COLLECTING\n');
       const r = await store.collectGarbage({ compactBelow: 1 });
       writeSync(1, `GC ${r.containersRewritten}\n`);
     }

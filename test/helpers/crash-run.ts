@@ -15,42 +15,71 @@ export interface Acked {
   collections: number;
   /** Containers those collections compacted (copied forward). */
   rewritten: number;
+  /** The kill landed between a collection's start and its acknowledgement. */
+  killedCollecting: boolean;
 }
 
 /**
- * Runs the crash child until a random moment after it is ready, SIGKILLs it,
- * and returns what it acknowledged. Mode "gc" collects garbage after every delete.
+ * When the kill lands. "ready": killAfterMs after the child is ready. "collection":
+ * at the start of the child's second garbage collection, plus `fraction` of
+ * how long its first one took, so the kill lands inside a collection (or just
+ * after it) however fast or loaded the host is.
  */
-export function runAndKill(dir: string, round: number, killAfterMs: number, mode: 'ingest' | 'gc' = 'ingest'): Promise<Acked> {
+export type KillAt = { after: 'ready'; ms: number } | { after: 'collection'; fraction: number };
+
+/**
+ * Runs the crash child, SIGKILLs it at the moment `at` picks, and returns
+ * what it acknowledged. Mode "gc" collects garbage after every fifth object.
+ */
+export function runAndKill(dir: string, round: number, at: KillAt, mode: 'ingest' | 'gc' = 'ingest'): Promise<Acked> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, dir, String(round), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acked: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
-    let out = '';
+    const acked: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0, killedCollecting: false };
+    let pending = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('READY\n') && !(child as { timer?: NodeJS.Timeout }).timer) {
-        (child as { timer?: NodeJS.Timeout }).timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    let timer: NodeJS.Timeout | undefined;
+    let collecting = false;
+    let firstCollectionStart = 0;
+    let firstCollectionMs = -1;
+    const kill = (ms: number): void => {
+      timer ??= setTimeout(() => child.kill('SIGKILL'), ms);
+    };
+    const onLine = (line: string): void => {
+      const [op, key, hash] = line.split(' ');
+      if (op === 'READY' && at.after === 'ready') kill(at.ms);
+      if (op === 'PUT') acked.puts.set(key!, hash!);
+      if (op === 'DELETING') acked.maybeDeleted.add(key!);
+      if (op === 'DEL') {
+        acked.deletes.add(key!);
+        acked.maybeDeleted.delete(key!);
       }
+      if (op === 'COLLECTING') {
+        collecting = true;
+        if (firstCollectionMs >= 0 && at.after === 'collection') kill(Math.round(firstCollectionMs * at.fraction));
+        if (acked.collections === 0) firstCollectionStart = Date.now();
+      }
+      if (op === 'GC') {
+        collecting = false;
+        if (acked.collections === 0) firstCollectionMs = Date.now() - firstCollectionStart;
+        acked.collections++;
+        acked.rewritten += Number(key ?? 0);
+      }
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      const lines = (pending + d.toString()).split('\n');
+      pending = lines.pop()!;
+      // A line the kill cut short (left in pending) was never acknowledged.
+      for (const line of lines) onLine(line);
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('exit', (code, signal) => {
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    // "close", not "exit": every line the child wrote before the kill has been read by then.
+    child.on('close', (code, signal) => {
       clearTimeout(guard);
+      clearTimeout(timer);
       if (signal !== 'SIGKILL') return reject(new Error(`child exited ${code}: ${err}`));
-      for (const line of out.split('\n')) {
-        const [op, key, hash] = line.split(' ');
-        if (op === 'PUT') acked.puts.set(key!, hash!);
-        if (op === 'DELETING') acked.maybeDeleted.add(key!);
-        if (op === 'DEL') {
-          acked.deletes.add(key!);
-          acked.maybeDeleted.delete(key!);
-        }
-        if (op === 'GC') {
-          acked.collections++;
-          acked.rewritten += Number(key ?? 0);
-        }
-      }
+      if (timer === undefined) return reject(new Error('the child was never killed at its planned moment: the guard stopped it'));
+      acked.killedCollecting = collecting;
       resolve(acked);
     });
   });

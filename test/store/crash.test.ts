@@ -55,7 +55,7 @@ function tearOpenContainers(dir: string, random: Buffer): number {
 
 t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object survives and verify is clean`, async (t) => {
   const dir = testDir(t);
-  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
+  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0, killedCollecting: false };
   const delays = pseudoRandomBytes('kill-delays', MAX_ROUNDS * 2);
   let recovered = 0;
   let truncated = 0;
@@ -63,7 +63,7 @@ t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object surviv
   let round = 0;
   for (; round < ROUNDS || (all.puts.size <= ROUNDS && round < MAX_ROUNDS); round++) {
     const killAfter = 20 + (delays.readUInt16LE(round * 2) % 900);
-    const acked = await runAndKill(dir, round, killAfter);
+    const acked = await runAndKill(dir, round, { after: 'ready', ms: killAfter });
     for (const [k, h] of acked.puts) all.puts.set(k, h);
     for (const k of acked.deletes) all.deletes.add(k);
     for (const k of acked.maybeDeleted) all.maybeDeleted.add(k);
