@@ -44,6 +44,11 @@ t.test('ListObjects V1 and V2 page through everything, in UTF-8 order, with deli
   const encoded = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'backups/b00/file 1+', EncodingType: 'url', MaxKeys: 1 }));
   t.equal(encoded.EncodingType, 'url');
   t.equal(encoded.Contents?.[0]?.Key, 'backups/b00/file%201%2Bx.gz', 'keys come back percent-encoded: space %20, plus %2B');
+  // Common prefixes, the prefix and the delimiter echoed are encoded the same way (minio-go decodes all of them).
+  const encodedPrefixes = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'ü', Delimiter: '/', EncodingType: 'url' }));
+  t.equal(encodedPrefixes.Prefix, '%C3%BC');
+  t.equal(encodedPrefixes.Delimiter, '/');
+  t.same(encodedPrefixes.CommonPrefixes?.map((p) => p.Prefix), ['%C3%BCn%C3%AFcode/'], 'a common prefix comes back percent-encoded');
 
   // V1: marker and NextMarker, as rclone pages.
   const v1seen: string[] = [];
@@ -62,5 +67,15 @@ t.test('ListObjects V1 and V2 page through everything, in UTF-8 order, with deli
   t.same(v1next.CommonPrefixes?.map((p) => p.Prefix), ['backups/b03/', 'backups/b04/', 'backups/b05/'], 'and the next page starts after every key under it');
   const v1delim = await s3.send(new ListObjectsCommand({ Bucket, Delimiter: '/', Prefix: 'kopia/' }));
   t.same(v1delim.CommonPrefixes?.map((p) => p.Prefix), ['kopia/ns1/', 'kopia/ns2/']);
+  // V1 with url encoding: keys, common prefixes, the marker and NextMarker.
+  const v1encoded = await s3.send(new ListObjectsCommand({ Bucket, Prefix: 'backups/b00/file 1', Marker: 'backups/b00/file 1+x.gz', MaxKeys: 1, EncodingType: 'url' }));
+  t.equal(v1encoded.EncodingType, 'url');
+  t.equal(v1encoded.Marker, 'backups/b00/file%201%2Bx.gz', 'the marker is echoed encoded');
+  t.equal(v1encoded.Contents?.[0]?.Key, 'backups/b00/file%2010%2Bx.gz', 'V1 keys come back percent-encoded');
+  t.equal(v1encoded.NextMarker, 'backups/b00/file%2010%2Bx.gz', 'and NextMarker with them');
+  const v1prefixes = await s3.send(new ListObjectsCommand({ Bucket, Delimiter: '/', EncodingType: 'url' }));
+  t.same(v1prefixes.CommonPrefixes?.map((p) => p.Prefix), ['backups/', 'kopia/', '%C3%BCn%C3%AFcode/']);
+  t.same(v1prefixes.Contents?.map((c) => c.Key), ['top-level', '%EE%80%80private', '%F0%9F%98%80']);
+  await t.rejects(s3.send(new ListObjectsCommand({ Bucket, EncodingType: 'base64' as 'url' })), { name: 'InvalidArgument' }, 'an encoding other than url is refused');
   await t.rejects(s3.send(new ListObjectsV2Command({ Bucket, ContinuationToken: 'garbage' })), { name: 'InvalidArgument' });
 });
