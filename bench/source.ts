@@ -43,7 +43,7 @@ export function loadSource(path: string): InMemorySource {
  * timed run: the direct baseline measured 470 MB/s where it does 620 once the
  * source was touched (scratch/thread-cpu.mjs, 2026-11-23), and the S3 client,
  * which read the same source again, did not pay it. Every ratio to direct
- * before this was flattered.
+ * measured on this host before this was flattered (docs/architecture.md).
  */
 function touchPages(data: Buffer): void {
   let sum = 0;
