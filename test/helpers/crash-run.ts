@@ -15,6 +15,10 @@ export interface Acked {
   collections: number;
   /** Containers those collections compacted (copied forward). */
   rewritten: number;
+}
+
+/** What one killed child acknowledged, and where the kill landed. */
+export interface KilledRun extends Acked {
   /** The kill landed between a collection's start and its acknowledgement. */
   killedCollecting: boolean;
 }
@@ -31,10 +35,10 @@ export type KillAt = { after: 'ready'; ms: number } | { after: 'collection'; fra
  * Runs the crash child, SIGKILLs it at the moment `at` picks, and returns
  * what it acknowledged. Mode "gc" collects garbage after every fifth object.
  */
-export function runAndKill(dir: string, round: number, at: KillAt, mode: 'ingest' | 'gc' = 'ingest'): Promise<Acked> {
+export function runAndKill(dir: string, round: number, at: KillAt, mode: 'ingest' | 'gc' = 'ingest'): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, dir, String(round), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acked: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0, killedCollecting: false };
+    const acked: KilledRun = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0, killedCollecting: false };
     let pending = '';
     let err = '';
     let timer: NodeJS.Timeout | undefined;

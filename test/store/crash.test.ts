@@ -55,7 +55,7 @@ function tearOpenContainers(dir: string, random: Buffer): number {
 
 t.test(`SIGKILL during ingest, ${ROUNDS} times: every acknowledged object survives and verify is clean`, async (t) => {
   const dir = testDir(t);
-  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0, killedCollecting: false };
+  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
   const delays = pseudoRandomBytes('kill-delays', MAX_ROUNDS * 2);
   let recovered = 0;
   let truncated = 0;

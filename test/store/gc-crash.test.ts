@@ -30,7 +30,7 @@ function containerFiles(dir: string): number {
 
 t.test(`SIGKILL during garbage collection, ${ROUNDS} times: nothing acknowledged is lost, verify is clean, and the space still returns`, async (t) => {
   const dir = testDir(t);
-  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0, killedCollecting: false };
+  const all: Acked = { puts: new Map(), deletes: new Set(), maybeDeleted: new Set(), collections: 0, rewritten: 0 };
   const delays = pseudoRandomBytes('gc-kill-delays', MAX_ROUNDS * 2);
   let inside = 0;
   let round = 0;
