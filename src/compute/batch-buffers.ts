@@ -98,6 +98,11 @@ export class BatchBuffers {
     return slot.input;
   };
 
+  /** Whether a slot is reserved: a batch may start without waiting. */
+  get ready(): boolean {
+    return this.reserved !== null && !this.failure;
+  }
+
   /** Waits until the stream may start another batch, with a slot reserved for it. */
   async waitForRoom(): Promise<void> {
     for (;;) {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { UnitInfo, UnitRegistry } from '../units/unit-registry.js';
+import { socketBodies } from './socket-body.js';
 
 /**
  * Prometheus metrics: per-unit gauges read from the stores at scrape time,
@@ -50,6 +51,16 @@ export class Metrics {
           eachUnit((unit) => this.inc({ unit }, read(units.unit(unit).traffic)));
         },
       });
+    new Counter({
+      name: 'cairn_request_bodies_total',
+      help: 'Plain request bodies of 2 MiB or more, by how they were read: "socket" straight from the socket, "parser" through the HTTP parser (the socket could not be taken over), "abandoned" (stopped half-read: a refusal or a lost client).',
+      labelNames: ['read'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [read, n] of Object.entries(socketBodies)) this.inc({ read }, n);
+      },
+    });
     this.bytesIn = trafficCounter('cairn_bytes_in_total', 'Object bytes received since start, by unit.', (t) => t.bytesIn);
     this.bytesOut = trafficCounter('cairn_bytes_out_total', 'Object bytes sent since start, by unit.', (t) => t.bytesOut);
     // A scrape reads each unit's figures once, not once per gauge: they sum the unit's containers table.

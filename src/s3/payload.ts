@@ -11,6 +11,8 @@ import {
 import type { S3Call } from './s3-context.js';
 import { s3Error } from './s3-errors.js';
 import { scopeString } from '../sigv4/signing-key.js';
+import { socketBody } from '../http/socket-body.js';
+import { observed, type ByteSource } from '../store/push-source.js';
 
 /** A verified checksum of a body: what to store with it and echo back. */
 export interface BodyChecksum {
@@ -20,7 +22,7 @@ export interface BodyChecksum {
 
 export interface RequestPayload {
   /** The body as the object's bytes: aws-chunked framing removed, checksums computed on the way. */
-  source: AsyncIterable<Uint8Array>;
+  source: ByteSource;
   /** The signed SHA-256 of the body must be checked: the store computes it on a worker. */
   needsSha256: boolean;
   /**
@@ -73,29 +75,24 @@ export function requestPayload(call: S3Call, algorithm?: ChecksumAlgorithm): Req
   const checksum = computeFor ? new StreamChecksum(computeFor) : null;
 
   let chunked: ChunkedResult | null = null;
-  const raw = requestBody(req.raw);
-  let body: AsyncIterable<Buffer> = raw;
+  let body: ByteSource;
   if (payload.kind === 'chunked') {
     chunked = { trailers: new Map(), decodedLength: 0 };
     const auth = who.auth;
     const signing = payload.chunked.signed
       ? { key: auth.signingKey, amzDate: auth.claim.amzDate, scope: scopeString(auth.claim.scope), seedSignature: auth.claim.signature }
       : null;
-    body = decodeAwsChunked(raw, payload.chunked, signing, chunked);
+    body = decodeAwsChunked(requestBody(req.raw), payload.chunked, signing, chunked);
+  } else {
+    // A large plain body is read from the socket straight into the store's batch buffers.
+    body = socketBody(req.raw) ?? requestBody(req.raw);
   }
   const decodedLength = single(headers['x-amz-decoded-content-length']);
   if (decodedLength !== undefined && !/^\d{1,16}$/.test(decodedLength)) throw s3Error('InvalidArgument', 'x-amz-decoded-content-length must be a number');
 
-  async function* checksummed(c: StreamChecksum): AsyncGenerator<Uint8Array> {
-    for await (const piece of body) {
-      c.update(piece);
-      yield piece;
-    }
-  }
-
   return {
-    // Without a checksum the body goes to the store as it comes: one async step less per piece.
-    source: checksum ? checksummed(checksum) : body,
+    // Without a checksum the body goes to the store as it comes: one step less per piece.
+    source: checksum ? observed(body, (bytes) => checksum.update(bytes)) : body,
     needsSha256: payload.kind === 'sha256',
     finish(written) {
       if (payload.kind === 'sha256' && written.sha256?.toString('hex') !== payload.hex) throw s3Error('XAmzContentSHA256Mismatch');

@@ -7,6 +7,7 @@ import {
   PreconditionFailedError,
 } from './errors.js';
 import type { Counters, ObjectRow, PartRow, UploadRow } from './index-db.js';
+import type { ByteSource } from './push-source.js';
 import { decodeKey, encodeKey } from './keys.js';
 import { successor } from './listing.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
@@ -90,7 +91,7 @@ export class Multipart {
     return uploadInfo(this.row(uploadId));
   }
 
-  async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
+  async putPart(uploadId: string, partNumber: number, source: ByteSource, options: PartOptions = {}): Promise<PartInfo> {
     this.row(uploadId);
     let part: PartRow | undefined;
     let edges: IngestResult['edges'];

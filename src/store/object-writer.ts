@@ -9,6 +9,7 @@ import {
   type RecordEntry,
 } from './container-format.js';
 import { EntityTooLargeError } from './errors.js';
+import { isPushSource, type ByteSource, type PushSource } from './push-source.js';
 import { RecordAppender } from './record-appender.js';
 import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
@@ -103,22 +104,11 @@ export class ObjectWriter {
   }
 
   /** Reads the whole source into chunks and a recipe. Throws (and leaves nothing behind after abort()) on failure. */
-  async ingest(source: AsyncIterable<Uint8Array>, sizeLimit = Number.POSITIVE_INFINITY): Promise<IngestResult> {
+  async ingest(source: ByteSource, sizeLimit = Number.POSITIVE_INFINITY): Promise<IngestResult> {
     if (this.digests[0] !== 'md5') throw new Error('an ingested stream needs its MD5 (the ETag)');
     await this.buffers.waitForRoom();
     const batcher = new ChunkBatcher(this.ctx.cutter, this.buffers.allocate, this.ctx.settings.batchSize);
-    let size = 0;
-    for await (const piece of source) {
-      size += piece.length;
-      if (size > sizeLimit) throw new EntityTooLargeError(sizeLimit);
-      for (let o = 0; o < piece.length; o += batcher.maxPush) {
-        const part = piece.subarray(o, o + batcher.maxPush);
-        // A slot for the next batch only when this push fills the current one: a small object
-        // holds one slot, not two, and many at once do not push the pool into allocating more.
-        if (part.length >= batcher.room) await this.buffers.waitForRoom();
-        for (const batch of batcher.push(part)) this.submit(batch);
-      }
-    }
+    const size = isPushSource(source) ? await this.takeAll(source, batcher, sizeLimit) : await this.readAll(source, batcher, sizeLimit);
     for (const batch of batcher.finish()) this.submit(batch);
     // The rest is a stream's tail, which a client waits out before it sends its
     // next part: its steps run beside each other rather than one after another.
@@ -138,6 +128,69 @@ export class ObjectWriter {
     const [md5, sha256] = await digests;
     this.phase = 'ingested';
     return { size, md5: md5!, ...(sha256 && { sha256 }), root, height, chunkCount: this.chunkCount, ...(this.edges && { edges: this.edges.result() }) };
+  }
+
+  private async readAll(source: AsyncIterable<Uint8Array>, batcher: ChunkBatcher, sizeLimit: number): Promise<number> {
+    let size = 0;
+    for await (const piece of source) {
+      size += piece.length;
+      if (size > sizeLimit) throw new EntityTooLargeError(sizeLimit);
+      for (let o = 0; o < piece.length; o += batcher.maxPush) {
+        const part = piece.subarray(o, o + batcher.maxPush);
+        // A slot for the next batch only when this push fills the current one: a small object
+        // holds one slot, not two, and many at once do not push the pool into allocating more.
+        if (part.length >= batcher.room) await this.buffers.waitForRoom();
+        for (const batch of batcher.push(part)) this.submit(batch);
+      }
+    }
+    return size;
+  }
+
+  /**
+   * Takes what a push source offers straight into the batch buffers. The slot
+   * for the next batch is reserved as soon as one is cut, so the source rarely
+   * stops; when it has none, everything but the byte that would need it is
+   * taken and the source waits for it.
+   */
+  private async takeAll(source: PushSource, batcher: ChunkBatcher, sizeLimit: number): Promise<number> {
+    let size = 0;
+    const wait: { paused: boolean; reserving: Promise<void> | null; refused: unknown } = { paused: false, reserving: null, refused: null };
+    const settle = (err: unknown): void => {
+      wait.reserving = null;
+      wait.refused ??= err;
+      if (wait.paused) {
+        wait.paused = false;
+        source.resume();
+      }
+    };
+    const reserve = (): void => {
+      wait.reserving ??= this.buffers.waitForRoom().then(() => settle(null), settle);
+    };
+    await source.run((bytes) => {
+      if (wait.refused) throw wait.refused;
+      if (this.failure) throw this.failure;
+      if (size + bytes.length > sizeLimit) throw new EntityTooLargeError(sizeLimit);
+      let o = 0;
+      while (o < bytes.length) {
+        let n = Math.min(bytes.length - o, batcher.maxPush);
+        if (n >= batcher.room && !this.buffers.ready) {
+          n = batcher.room - 1;
+          if (n <= 0) {
+            wait.paused = true;
+            break;
+          }
+        }
+        for (const batch of batcher.push(bytes.subarray(o, o + n))) this.submit(batch);
+        o += n;
+      }
+      if (!this.buffers.ready) reserve();
+      size += o;
+      return o;
+    });
+    // A reservation still under way would take its slot after the stream has given its slots back.
+    while (wait.reserving) await wait.reserving;
+    if (wait.refused) throw wait.refused;
+    return size;
   }
 
   /**

@@ -21,6 +21,7 @@ import { LocalityCache } from './locality-cache.js';
 import { Multipart, type CompleteOptions, type PartInfo, type PartOptions, type UploadInfo, type UploadListing } from './multipart.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
 import { PartEdges } from './part-edges.js';
+import type { ByteSource } from './push-source.js';
 import { ObjectReader } from './object-reader.js';
 import { admitChunks, missingChunks, type AdmittedChunks, type OfferedChunk } from './chunk-intake.js';
 import { ComposedObject, type ComposedMetadata } from './composed-object.js';
@@ -177,7 +178,7 @@ export class ChunkStore {
   }
 
   /** Stores a stream as an object. Nothing is visible, and nothing is committed, unless it all arrives. */
-  async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, source: ByteSource, options: PutOptions = {}): Promise<ObjectInfo> {
     this.checkOpen();
     const keyBytes = encodeKey(key);
     let row: ObjectRow | undefined;
@@ -285,7 +286,7 @@ export class ChunkStore {
     return this.multipart.get(uploadId);
   }
 
-  putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options?: PartOptions): Promise<PartInfo> {
+  putPart(uploadId: string, partNumber: number, source: ByteSource, options?: PartOptions): Promise<PartInfo> {
     this.checkOpen();
     return this.multipart.putPart(uploadId, partNumber, source, options);
   }

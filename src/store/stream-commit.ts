@@ -1,4 +1,5 @@
 import { ObjectWriter, type IngestResult } from './object-writer.js';
+import type { ByteSource } from './push-source.js';
 import type { StoreContext } from './store-context.js';
 
 /** What a stream turned out to be, for checks before its commit. */
@@ -31,7 +32,7 @@ export interface StreamOptions {
 export async function ingestAndCommit<T>(
   ctx: StoreContext,
   writers: Set<ObjectWriter>,
-  source: AsyncIterable<Uint8Array>,
+  source: ByteSource,
   options: StreamOptions,
   record: (r: IngestResult, added: CommitAdditions) => () => T,
   keepEdges?: number,

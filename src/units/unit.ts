@@ -3,6 +3,7 @@ import type { AdmittedChunks, OfferedChunk } from '../store/chunk-intake.js';
 import type { ComposeCommitOptions, ComposedObject } from '../store/composed-object.js';
 import { EntityTooLargeError } from '../store/errors.js';
 import type { ObjectInfo } from '../store/object-info.js';
+import { observed, type ByteSource } from '../store/push-source.js';
 import type { CompleteOptions, PartInfo, PartOptions } from '../store/multipart.js';
 import type { ByteRange, ChunkStore, GetResult, OpenedObject, PutOptions } from '../store/store.js';
 import type { CollectOptions, CollectionResult } from '../store/collector.js';
@@ -51,7 +52,7 @@ export class Unit {
   }
 
   /** Stores an object, refusing it whole (nothing stored) if it would cross the hard quota. */
-  async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, source: ByteSource, options: PutOptions = {}): Promise<ObjectInfo> {
     const hard = this.quotaRef.hard;
     let sizeLimit = options.sizeLimit;
     if (hard !== null) {
@@ -80,7 +81,7 @@ export class Unit {
   }
 
   /** Stores a part of a multipart upload; the hard quota already refuses a part that could never fit. */
-  async putPart(uploadId: string, partNumber: number, source: AsyncIterable<Uint8Array>, options: PartOptions = {}): Promise<PartInfo> {
+  async putPart(uploadId: string, partNumber: number, source: ByteSource, options: PartOptions = {}): Promise<PartInfo> {
     const hard = this.quotaRef.hard;
     const room = hard === null ? Number.POSITIVE_INFINITY : Math.max(0, hard - this.store.usage().logicalBytes);
     try {
@@ -198,11 +199,10 @@ export class Unit {
     }
   }
 
-  private async *countIn(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const piece of source) {
-      this.traffic.bytesIn += piece.length;
-      yield piece;
-    }
+  private countIn(source: ByteSource): ByteSource {
+    return observed(source, (bytes) => {
+      this.traffic.bytesIn += bytes.length;
+    });
   }
 
   private noteQuota(): void {

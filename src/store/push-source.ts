@@ -1,0 +1,47 @@
+/**
+ * A source that hands its bytes over as they arrive, in memory it reuses as
+ * soon as the taker returns: a socket read into the same buffer again and
+ * again, with no stream objects, promises or copies between the read and the
+ * batch buffer. An AsyncIterable costs all three per piece.
+ */
+export interface PushSource {
+  readonly kind: 'push';
+  /**
+   * Offers every byte, in order, to `take`, which returns how many it kept
+   * (it may throw to fail the source). When it keeps fewer than offered, the
+   * source offers nothing more until resume(), then offers the rest again.
+   * Resolves once every byte was taken; rejects if the source or take fails.
+   */
+  run(take: (bytes: Uint8Array) => number): Promise<void>;
+  /** The taker has room again. */
+  resume(): void;
+}
+
+/** What a stream is ingested from. */
+export type ByteSource = AsyncIterable<Uint8Array> | PushSource;
+
+export function isPushSource(source: ByteSource): source is PushSource {
+  return (source as Partial<PushSource>).kind === 'push';
+}
+
+/** The same bytes, each seen by `see` (a count, a checksum) as it is taken. */
+export function observed(source: ByteSource, see: (bytes: Uint8Array) => void): ByteSource {
+  if (isPushSource(source)) {
+    return {
+      kind: 'push',
+      run: (take) =>
+        source.run((bytes) => {
+          const n = take(bytes);
+          if (n > 0) see(n === bytes.length ? bytes : bytes.subarray(0, n));
+          return n;
+        }),
+      resume: () => source.resume(),
+    };
+  }
+  return (async function* () {
+    for await (const piece of source) {
+      see(piece);
+      yield piece;
+    }
+  })();
+}

@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import t from 'tap';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { socketBodies } from '../../src/http/socket-body.js';
+import { StreamChecksum } from '../../src/s3/checksums.js';
+import { pseudoRandomBytes } from '../helpers/data.js';
+import { HttpConnection } from '../helpers/http-connection.js';
+import { signedHead } from '../helpers/raw-s3.js';
+import { startS3Server, type S3TestServer } from '../helpers/s3.js';
+import { signedFetch } from '../helpers/server.js';
+import { signRequest } from '../../src/sigv4/signer.js';
+
+// Large plain bodies are read from the socket, not through Node's HTTP parser
+// (src/http/socket-body.ts). These hold that path to what the parser's path
+// gives: the same bytes stored, the same refusals, and a connection that goes
+// on to its next request, pipelined or not.
+
+const MiB = 1024 * 1024;
+const md5 = (b: Buffer) => createHash('md5').update(b).digest();
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A signed PUT's head for a kept-alive connection. */
+function putHead(s: S3TestServer, path: string, body: Buffer, headers: Record<string, string> = {}, payload = 'UNSIGNED-PAYLOAD'): string {
+  const { head } = signedHead(s.url, 'PUT', path, s.admin, payload, { 'content-length': String(body.length), ...headers });
+  return head.replace('connection: close\r\n', '');
+}
+
+function getHead(s: S3TestServer, path: string): string {
+  return signedHead(s.url, 'GET', path, s.admin, 'UNSIGNED-PAYLOAD').head.replace('connection: close\r\n', '');
+}
+
+async function stored(s: S3TestServer, bucket: string, key: string): Promise<Buffer | null> {
+  try {
+    const r = await s.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await r.Body!.transformToByteArray());
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchKey') return null;
+    throw err;
+  }
+}
+
+const counts = () => ({ ...socketBodies });
+
+t.test('large bodies come from the socket, byte for byte, and the connection goes on', async (t) => {
+  const s = await startS3Server(t);
+  await s.client().send(new CreateBucketCommand({ Bucket: 'sock' }));
+  const before = counts();
+  const conn = await HttpConnection.open(s.url);
+  t.teardown(() => conn.close());
+
+  // More than the stream's batch buffers hold (4 of 4 MiB): the socket must pause and resume.
+  const big = pseudoRandomBytes('big', 40 * MiB + 12345);
+  await conn.write(putHead(s, '/sock/big', big, { 'content-md5': md5(big).toString('base64') }));
+  await conn.write(big);
+  const a1 = await conn.answer();
+  t.equal(a1.status, 200, a1.body.toString());
+  t.equal(a1.headers.get('etag'), `"${md5(big).toString('hex')}"`, 'the ETag is the MD5 of the bytes');
+
+  // A signed SHA-256 and a CRC32 checksum, on the same connection.
+  const mid = pseudoRandomBytes('mid', 3 * MiB - 7);
+  const c = new StreamChecksum('CRC32');
+  c.update(mid);
+  const crc32 = c.digest();
+  await conn.write(putHead(s, '/sock/mid', mid, { 'x-amz-checksum-crc32': crc32 }, sha256(mid)));
+  await conn.write(mid);
+  const a2 = await conn.answer();
+  t.equal(a2.status, 200, a2.body.toString());
+  t.equal(a2.headers.get('x-amz-checksum-crc32'), crc32);
+
+  // A small body after them goes through the parser as always.
+  const small = pseudoRandomBytes('small', 1000);
+  await conn.write(putHead(s, '/sock/small', small));
+  await conn.write(small);
+  t.equal((await conn.answer()).status, 200);
+
+  // And a read on the same connection.
+  await conn.write(getHead(s, '/sock/mid'));
+  const got = await conn.answer();
+  t.equal(got.status, 200);
+  t.ok(got.body.equals(mid), 'a GET on the connection after the bodies reads them back');
+  t.notOk(conn.closed, 'the connection is still open');
+
+  t.ok((await stored(s, 'sock', 'big'))!.equals(big), 'the large body is stored byte for byte');
+  t.ok((await stored(s, 'sock', 'small'))!.equals(small));
+  const after = counts();
+  t.equal(after.socket - before.socket, 2, 'both large bodies were read from the socket');
+  t.equal(after.abandoned - before.abandoned, 0);
+
+  const m = await signedFetch(s.url, 'GET', '/metrics', s.admin);
+  t.match(m.text, /cairn_request_bodies_total\{read="socket"\} [1-9]/, 'the metrics count them');
+});
+
+t.test('a request pipelined behind a large body is parsed as the next request', async (t) => {
+  const s = await startS3Server(t);
+  await s.client().send(new CreateBucketCommand({ Bucket: 'pipe' }));
+  const before = counts();
+  const conn = await HttpConnection.open(s.url);
+  t.teardown(() => conn.close());
+  const body = pseudoRandomBytes('pipelined', 6 * MiB + 1);
+  const next = pseudoRandomBytes('second', 5 * MiB);
+  // Pipelined requests are served side by side (answered in order): the GET reads an object stored before.
+  const earlier = pseudoRandomBytes('earlier', 100_000);
+  await s.client().send(new PutObjectCommand({ Bucket: 'pipe', Key: 'zero', Body: earlier }));
+  // Both requests in one write: the first body's last read must stop where the body does.
+  await conn.write(Buffer.concat([Buffer.from(putHead(s, '/pipe/one', body)), body, Buffer.from(putHead(s, '/pipe/two', next)), next, Buffer.from(getHead(s, '/pipe/zero'))]));
+  const first = await conn.answer();
+  t.equal(first.status, 200, first.body.toString());
+  t.equal(first.headers.get('etag'), `"${md5(body).toString('hex')}"`);
+  const second = await conn.answer();
+  t.equal(second.status, 200, second.body.toString());
+  t.equal(second.headers.get('etag'), `"${md5(next).toString('hex')}"`);
+  const third = await conn.answer();
+  t.equal(third.status, 200);
+  t.ok(third.body.equals(earlier), 'the pipelined GET is answered after them');
+  t.ok((await stored(s, 'pipe', 'one'))!.equals(body));
+  t.ok((await stored(s, 'pipe', 'two'))!.equals(next));
+  t.equal(counts().socket - before.socket, 2);
+});
+
+t.test('Expect: 100-continue before a large body', async (t) => {
+  const s = await startS3Server(t);
+  await s.client().send(new CreateBucketCommand({ Bucket: 'cont' }));
+  const conn = await HttpConnection.open(s.url);
+  t.teardown(() => conn.close());
+  const body = pseudoRandomBytes('continue', 5 * MiB);
+  await conn.write(putHead(s, '/cont/x', body, { expect: '100-continue' }));
+  t.equal((await conn.answer()).status, 100, 'the server asks for the body');
+  await conn.write(body);
+  const a = await conn.answer();
+  t.equal(a.status, 200, a.body.toString());
+  t.ok((await stored(s, 'cont', 'x'))!.equals(body));
+});
+
+t.test('a large body refused after it was read stores nothing and keeps the connection', async (t) => {
+  const s = await startS3Server(t);
+  await s.client().send(new CreateBucketCommand({ Bucket: 'bad' }));
+  const conn = await HttpConnection.open(s.url);
+  t.teardown(() => conn.close());
+  const body = pseudoRandomBytes('bad', 5 * MiB);
+  const wrong = md5(Buffer.from('something else')).toString('base64');
+  await conn.write(putHead(s, '/bad/md5', body, { 'content-md5': wrong }));
+  await conn.write(body);
+  const a = await conn.answer();
+  t.equal(a.status, 400);
+  t.match(a.body.toString(), /<Code>BadDigest<\/Code>/);
+
+  await conn.write(putHead(s, '/bad/sha', body, {}, sha256(Buffer.from('not the body'))));
+  await conn.write(body);
+  const b = await conn.answer();
+  t.equal(b.status, 400);
+  t.match(b.body.toString(), /<Code>XAmzContentSHA256Mismatch<\/Code>/);
+
+  // The whole body was read, so the same connection serves the next request.
+  await conn.write(putHead(s, '/bad/good', body));
+  await conn.write(body);
+  t.equal((await conn.answer()).status, 200);
+  t.equal(await stored(s, 'bad', 'md5'), null, 'nothing stored under the refused key');
+  t.equal(await stored(s, 'bad', 'sha'), null);
+  t.ok((await stored(s, 'bad', 'good'))!.equals(body));
+});
+
+t.test('a large body refused half-way (the hard quota) stores nothing; the connection is closed', async (t) => {
+  const s = await startS3Server(t);
+  await s.client().send(new CreateBucketCommand({ Bucket: 'full' }));
+  s.server.units.setQuota('full', { soft: null, hard: 6 * MiB });
+  const before = counts();
+  const conn = await HttpConnection.open(s.url);
+  t.teardown(() => conn.close());
+  const body = pseudoRandomBytes('too much', 24 * MiB);
+  await conn.write(putHead(s, '/full/x', body));
+  // The client keeps sending while the server refuses; it may see the answer or only the close.
+  conn.socket.write(body, () => undefined);
+  const answered = await conn.answer().catch(() => null);
+  if (answered) t.equal(answered.status, 403, answered.body.toString());
+  t.ok(await conn.closedBy(10_000), 'the server closes a connection whose body it stopped reading');
+  await t.rejects(s.client().send(new HeadObjectCommand({ Bucket: 'full', Key: 'x' })), { name: 'NotFound' });
+  t.equal(counts().abandoned - before.abandoned, 1, 'counted as abandoned');
+  // The server goes on: a body within the quota on a new connection.
+  const fits = pseudoRandomBytes('fits', 3 * MiB);
+  await s.client().send(new PutObjectCommand({ Bucket: 'full', Key: 'y', Body: fits }));
+  t.ok((await stored(s, 'full', 'y'))!.equals(fits));
+});
+
+t.test('a client gone mid-body leaves nothing behind', async (t) => {
+  const s = await startS3Server(t);
+  await s.client().send(new CreateBucketCommand({ Bucket: 'gone' }));
+  const before = counts();
+  const conn = await HttpConnection.open(s.url);
+  const body = pseudoRandomBytes('gone', 16 * MiB);
+  await conn.write(putHead(s, '/gone/x', body));
+  await conn.write(body.subarray(0, 9 * MiB));
+  // Once the server has taken every byte sent, the client goes away.
+  const traffic = s.server.units.unit('gone').traffic;
+  for (let i = 0; i < 500 && traffic.bytesIn < 9 * MiB; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(traffic.bytesIn, 9 * MiB, 'the server read what was sent');
+  conn.socket.destroy();
+  for (let i = 0; i < 250 && counts().abandoned === before.abandoned; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(counts().abandoned - before.abandoned, 1, 'the body was abandoned');
+  t.equal(counts().socket - before.socket, 0);
+  await t.rejects(s.client().send(new HeadObjectCommand({ Bucket: 'gone', Key: 'x' })), { name: 'NotFound' });
+  const again = pseudoRandomBytes('again', 4 * MiB);
+  await s.client().send(new PutObjectCommand({ Bucket: 'gone', Key: 'x', Body: again }));
+  t.ok((await stored(s, 'gone', 'x'))!.equals(again), 'the key takes a later body');
+});
+
+t.test('over HTTPS the parser reads a plain body, as before', async (t) => {
+  const s = await startS3Server(t, 'https');
+  await s.client().send(new CreateBucketCommand({ Bucket: 'tls' }));
+  const before = counts();
+  const body = pseudoRandomBytes('tls', 3 * MiB);
+  const url = new URL('/tls/x', s.url);
+  const headers = signRequest(
+    { method: 'PUT', url, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(body.length) } },
+    { credentials: s.admin, region: 'us-east-1', service: 's3' },
+  );
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpsRequest(url, { method: 'PUT', headers, ca: s.ca }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  t.equal(status, 200);
+  t.ok((await stored(s, 'tls', 'x'))!.equals(body));
+  const after = counts();
+  t.equal(after.socket - before.socket, 0, 'a TLS socket is not taken over');
+  t.equal(after.parser - before.parser, 1, 'the body went through the parser');
+});
