@@ -68,6 +68,8 @@ export class ObjectWriter {
   private readonly recent = new RecentKeys(1 << 16);
   /** Chunks of other uncommitted streams this one dedups against. */
   private foreign: ChunkRow[] = [];
+  /** Containers of the foreign chunks staged so far, with those chunks' fingerprints. */
+  private readonly leaned = new Map<number, Buffer[]>();
   private pendingNodes: PendingRecords[] = [];
   private classifyTail: Promise<unknown> = Promise.resolve();
   private writeTail: Promise<unknown> = Promise.resolve();
@@ -266,7 +268,7 @@ export class ObjectWriter {
     this.phase = 'committing';
     const done = (async () => {
       this.flushForeign();
-      await this.appender.sync();
+      await Promise.all([this.appender.sync(), this.ctx.containers.sync(this.leanedUncommitted())]);
       // An abort that came while the containers synced must win: its staged rows may be gone.
       if (this.failure) throw this.failure;
       return await this.ctx.index.commitStream(this.session, write);
@@ -490,7 +492,24 @@ export class ObjectWriter {
     const rows = this.foreign;
     this.foreign = [];
     this.ctx.index.stage(this.session, rows);
-    for (const r of rows) this.appender.touched.add(r.container);
+    for (const r of rows) {
+      const fps = this.leaned.get(r.container);
+      if (fps) fps.push(r.fingerprint);
+      else this.leaned.set(r.container, [r.fingerprint]);
+    }
+  }
+
+  /**
+   * The containers of other streams' chunks this one leans on whose owners
+   * have not committed them: their durability is this commit's to confirm.
+   * A chunk its owner has committed was synced by that commit, and the index
+   * knows where it is now: a collection may since have moved it and removed
+   * the container it was written to.
+   */
+  private leanedUncommitted(): number[] {
+    const out: number[] = [];
+    for (const [container, fps] of this.leaned) if (fps.some((fp) => !this.ctx.index.hasChunk(fp))) out.push(container);
+    return out;
   }
 
 }
