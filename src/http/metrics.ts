@@ -53,7 +53,7 @@ export class Metrics {
       });
     new Counter({
       name: 'cairn_request_bodies_total',
-      help: 'Plain request bodies of 2 MiB or more, by how they were read: "socket" straight from the socket, "parser" through the HTTP parser (the socket could not be taken over), "abandoned" (stopped half-read: a refusal or a lost client).',
+      help: 'Request bodies of 2 MiB or more with a Content-Length, by how they were read: "socket" straight from the socket, "parser" through the HTTP parser (the socket could not be taken over), "abandoned" (stopped half-read: a refusal or a lost client).',
       labelNames: ['read'],
       registers,
       collect() {

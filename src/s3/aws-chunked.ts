@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual, type Hash } from 'node:crypto';
 import { EMPTY_SHA256 } from '../sigv4/canonical-request.js';
 import { s3Error } from './s3-errors.js';
+import type { PushSource } from '../store/push-source.js';
 
 /** How a streaming body is framed and what is signed, from x-amz-content-sha256. */
 export interface ChunkedMode {
@@ -36,132 +37,181 @@ const MAX_TRAILER_BYTES = 16 * 1024;
 
 /**
  * Decodes an aws-chunked body (`hex-size[;chunk-signature=sig] CRLF data CRLF`
- * ... `0 ...` [trailers] CRLF) and yields the payload as it arrives. Signed
- * chunks are checked when each chunk ends; a bad signature, bad framing or a
- * body cut short throws, so the consumer (the store) never commits what
- * follows. Lenient where real clients differ: hex case, chunk extensions in
- * unsigned mode, LF line ends in trailers, a missing final CRLF.
+ * ... `0 ...` [trailers] CRLF), fed in pieces of any size. Signed chunks are
+ * checked when each chunk ends; a bad signature, bad framing or a body cut
+ * short throws, so the consumer (the store) never commits what follows.
+ * Lenient where real clients differ: hex case, chunk extensions in unsigned
+ * mode, LF line ends in trailers, a missing final CRLF.
  */
+export class AwsChunkedDecoder {
+  private previousSignature: string;
+  private state: 'size' | 'data' | 'data-crlf' | 'trailers' | 'end' = 'size';
+  private line: Buffer = Buffer.alloc(0);
+  private remaining = 0;
+  private chunkSignature = '';
+  private chunkHash: Hash | null = null;
+  private trailerBytes = 0;
+  private trailerSignature: string | null = null;
+  private readonly trailerLines: string[] = [];
+
+  constructor(
+    private readonly mode: ChunkedMode,
+    private readonly signing: ChunkSigning | null,
+    private readonly result: ChunkedResult,
+  ) {
+    if (mode.signed && !signing) throw new Error('signed chunks need the request signature');
+    this.previousSignature = signing?.seedSignature ?? '';
+  }
+
+  /**
+   * Decodes `buf`, handing each run of payload to `emit`, which returns how
+   * many of its bytes it kept. Returns how many bytes of `buf` were consumed:
+   * all of them, unless `emit` kept fewer than offered (feed the rest later).
+   */
+  feed(buf: Uint8Array, emit: (data: Uint8Array) => number): number {
+    let pos = 0;
+    while (pos < buf.length) {
+      if (this.state === 'data') {
+        const data = buf.subarray(pos, pos + Math.min(this.remaining, buf.length - pos));
+        const kept = emit(data);
+        const taken = kept === data.length ? data : data.subarray(0, kept);
+        this.chunkHash?.update(taken);
+        this.result.decodedLength += kept;
+        this.remaining -= kept;
+        pos += kept;
+        if (kept < data.length) return pos;
+        if (this.remaining === 0) {
+          if (this.mode.signed) this.verifyChunk(this.chunkHash!.digest('hex'));
+          this.state = 'data-crlf';
+        }
+        continue;
+      }
+      if (this.state === 'end') {
+        // Only line ends may follow the body.
+        if (buf.subarray(pos).some((b) => b !== 0x0d && b !== 0x0a)) throw s3Error('IncompleteBody', 'data after the end of an aws-chunked body');
+        return buf.length;
+      }
+      // Line-oriented states: size lines, the CRLF after data, trailer lines.
+      const lf = buf.indexOf(0x0a, pos);
+      if (lf < 0) {
+        this.line = Buffer.concat([this.line, buf.subarray(pos)]);
+        if (this.line.length > MAX_LINE) throw s3Error('IncompleteBody', 'an aws-chunked line is too long');
+        return buf.length;
+      }
+      this.line = Buffer.concat([this.line, buf.subarray(pos, lf)]);
+      pos = lf + 1;
+      if (this.line.length > MAX_LINE) throw s3Error('IncompleteBody', 'an aws-chunked line is too long');
+      const text = this.line.toString('latin1').replace(/\r$/, '');
+      this.line = Buffer.alloc(0);
+      this.onLine(text);
+    }
+    return pos;
+  }
+
+  /** The body has ended: throws unless it ended where a body may. */
+  end(): void {
+    // The body may end without the final blank line; and a trailer section may be empty.
+    if (this.state === 'trailers' && this.line.length === 0) this.endTrailers();
+    if (this.state !== 'end') throw s3Error('IncompleteBody', 'the aws-chunked body ended early');
+  }
+
+  private onLine(text: string): void {
+    if (this.state === 'data-crlf') {
+      if (text !== '') throw s3Error('IncompleteBody', 'chunk data is longer than its declared size');
+      this.state = 'size';
+    } else if (this.state === 'size') {
+      this.startChunk(text);
+    } else if (this.state === 'trailers') {
+      this.trailerBytes += text.length;
+      if (this.trailerBytes > MAX_TRAILER_BYTES) throw s3Error('InvalidRequest', 'trailing headers too large');
+      if (text === '') {
+        // A blank line ends the trailers, unless none came yet (some clients put one first).
+        if (this.trailerLines.length > 0) this.endTrailers();
+      } else {
+        this.trailerLines.push(text);
+      }
+    }
+  }
+
+  private startChunk(text: string): void {
+    const [sizePart, ...extensions] = text.split(';');
+    if (!/^[0-9a-fA-F]{1,16}$/.test(sizePart!.trim())) throw s3Error('IncompleteBody', 'malformed aws-chunked chunk size');
+    this.remaining = Number.parseInt(sizePart!.trim(), 16);
+    if (!Number.isSafeInteger(this.remaining)) throw s3Error('IncompleteBody', 'chunk size out of range');
+    if (this.mode.signed) {
+      const sig = extensions.map((e) => e.trim()).find((e) => e.startsWith('chunk-signature='));
+      if (!sig) throw s3Error('SignatureDoesNotMatch', 'a signed chunk has no chunk-signature');
+      this.chunkSignature = sig.slice('chunk-signature='.length);
+      this.chunkHash = createHash('sha256');
+    }
+    if (this.remaining === 0) {
+      if (this.mode.signed) this.verifyChunk(EMPTY_SHA256);
+      this.state = this.mode.trailer ? 'trailers' : 'end';
+    } else {
+      this.state = 'data';
+    }
+  }
+
+  private verifyChunk(dataHash: string): void {
+    const s = this.signing!;
+    this.check(['AWS4-HMAC-SHA256-PAYLOAD', s.amzDate, s.scope, this.previousSignature, EMPTY_SHA256, dataHash].join('\n'), this.chunkSignature);
+    this.previousSignature = this.chunkSignature;
+  }
+
+  private check(toSign: string, given: string): void {
+    const expected = createHmac('sha256', this.signing!.key).update(toSign).digest();
+    if (!/^[0-9a-f]{64}$/.test(given) || !timingSafeEqual(expected, Buffer.from(given, 'hex'))) {
+      throw s3Error('SignatureDoesNotMatch', 'a chunk signature does not match');
+    }
+  }
+
+  private endTrailers(): void {
+    for (const l of this.trailerLines) {
+      const colon = l.indexOf(':');
+      if (colon <= 0) throw s3Error('InvalidRequest', 'malformed trailing header');
+      const name = l.slice(0, colon).trim().toLowerCase();
+      const value = l.slice(colon + 1).trim();
+      if (name === 'x-amz-trailer-signature') this.trailerSignature = value;
+      else this.result.trailers.set(name, value);
+    }
+    if (this.mode.signed) {
+      if (!this.trailerSignature) throw s3Error('SignatureDoesNotMatch', 'the trailer is not signed');
+      const canonical = [...this.result.trailers.entries()].map(([n, v]) => `${n}:${v}\n`).join('');
+      const s = this.signing!;
+      this.check(['AWS4-HMAC-SHA256-TRAILER', s.amzDate, s.scope, this.previousSignature, createHash('sha256').update(canonical).digest('hex')].join('\n'), this.trailerSignature);
+    }
+    this.state = 'end';
+  }
+}
+
+/** The payload of an aws-chunked body read as a stream. */
 export async function* decodeAwsChunked(
   source: AsyncIterable<Buffer>,
   mode: ChunkedMode,
   signing: ChunkSigning | null,
   result: ChunkedResult,
 ): AsyncGenerator<Buffer> {
-  if (mode.signed && !signing) throw new Error('signed chunks need the request signature');
-  let previousSignature = signing?.seedSignature ?? '';
-  // Changed inside the helpers below too, so typed wide: the compiler cannot follow those assignments.
-  let state = 'size' as 'size' | 'data' | 'data-crlf' | 'trailers' | 'end';
-  let line = Buffer.alloc(0);
-  let remaining = 0;
-  let chunkSignature = '';
-  let chunkHash = null as Hash | null;
-  let trailerBytes = 0;
-  let trailerSignature: string | null = null;
-  const trailerLines: string[] = [];
-
-  const verifyChunk = (dataHash: string): void => {
-    const toSign = ['AWS4-HMAC-SHA256-PAYLOAD', signing!.amzDate, signing!.scope, previousSignature, EMPTY_SHA256, dataHash].join('\n');
-    check(toSign, chunkSignature);
-    previousSignature = chunkSignature;
-  };
-
-  const check = (toSign: string, given: string): void => {
-    const expected = createHmac('sha256', signing!.key).update(toSign).digest();
-    if (!/^[0-9a-f]{64}$/.test(given) || !timingSafeEqual(expected, Buffer.from(given, 'hex'))) {
-      throw s3Error('SignatureDoesNotMatch', 'a chunk signature does not match');
-    }
-  };
-
-  const startChunk = (text: string): void => {
-    const [sizePart, ...extensions] = text.split(';');
-    if (!/^[0-9a-fA-F]{1,16}$/.test(sizePart!.trim())) throw s3Error('IncompleteBody', 'malformed aws-chunked chunk size');
-    remaining = Number.parseInt(sizePart!.trim(), 16);
-    if (!Number.isSafeInteger(remaining)) throw s3Error('IncompleteBody', 'chunk size out of range');
-    if (mode.signed) {
-      const sig = extensions.map((e) => e.trim()).find((e) => e.startsWith('chunk-signature='));
-      if (!sig) throw s3Error('SignatureDoesNotMatch', 'a signed chunk has no chunk-signature');
-      chunkSignature = sig.slice('chunk-signature='.length);
-      chunkHash = createHash('sha256');
-    }
-    if (remaining === 0) {
-      if (mode.signed) verifyChunk(EMPTY_SHA256);
-      state = mode.trailer ? 'trailers' : 'end';
-    } else {
-      state = 'data';
-    }
-  };
-
-  const endTrailers = (): void => {
-    for (const l of trailerLines) {
-      const colon = l.indexOf(':');
-      if (colon <= 0) throw s3Error('InvalidRequest', 'malformed trailing header');
-      const name = l.slice(0, colon).trim().toLowerCase();
-      const value = l.slice(colon + 1).trim();
-      if (name === 'x-amz-trailer-signature') trailerSignature = value;
-      else result.trailers.set(name, value);
-    }
-    if (mode.signed) {
-      if (!trailerSignature) throw s3Error('SignatureDoesNotMatch', 'the trailer is not signed');
-      const canonical = [...result.trailers.entries()].map(([n, v]) => `${n}:${v}\n`).join('');
-      const toSign = ['AWS4-HMAC-SHA256-TRAILER', signing!.amzDate, signing!.scope, previousSignature, createHash('sha256').update(canonical).digest('hex')].join('\n');
-      check(toSign, trailerSignature);
-    }
-    state = 'end';
-  };
-
+  const decoder = new AwsChunkedDecoder(mode, signing, result);
   for await (const piece of source) {
-    let buf: Buffer = piece;
-    while (buf.length > 0) {
-      if (state === 'data') {
-        const n = Math.min(remaining, buf.length);
-        const data = buf.subarray(0, n);
-        chunkHash?.update(data);
-        result.decodedLength += n;
-        remaining -= n;
-        buf = buf.subarray(n);
-        yield data;
-        if (remaining === 0) {
-          if (mode.signed) verifyChunk(chunkHash!.digest('hex'));
-          state = 'data-crlf';
-        }
-        continue;
-      }
-      if (state === 'end') {
-        // Only line ends may follow the body.
-        if (buf.some((b) => b !== 0x0d && b !== 0x0a)) throw s3Error('IncompleteBody', 'data after the end of an aws-chunked body');
-        break;
-      }
-      // Line-oriented states: size lines, the CRLF after data, trailer lines.
-      const lf = buf.indexOf(0x0a);
-      if (lf < 0) {
-        line = Buffer.concat([line, buf]);
-        if (line.length > MAX_LINE) throw s3Error('IncompleteBody', 'an aws-chunked line is too long');
-        break;
-      }
-      line = Buffer.concat([line, buf.subarray(0, lf)]);
-      buf = buf.subarray(lf + 1);
-      if (line.length > MAX_LINE) throw s3Error('IncompleteBody', 'an aws-chunked line is too long');
-      const text = line.toString('latin1').replace(/\r$/, '');
-      line = Buffer.alloc(0);
-      if (state === 'data-crlf') {
-        if (text !== '') throw s3Error('IncompleteBody', 'chunk data is longer than its declared size');
-        state = 'size';
-      } else if (state === 'size') {
-        startChunk(text);
-      } else if (state === 'trailers') {
-        trailerBytes += text.length;
-        if (trailerBytes > MAX_TRAILER_BYTES) throw s3Error('InvalidRequest', 'trailing headers too large');
-        if (text === '') {
-          // A blank line ends the trailers, unless none came yet (some clients put one first).
-          if (trailerLines.length > 0) endTrailers();
-        } else {
-          trailerLines.push(text);
-        }
-      }
-    }
+    const runs: Buffer[] = [];
+    decoder.feed(piece, (data) => {
+      runs.push(data as Buffer);
+      return data.length;
+    });
+    yield* runs;
   }
-  // The body may end without the final blank line; and a trailer section may be empty.
-  if (state === 'trailers' && line.length === 0) endTrailers();
-  if (state !== 'end') throw s3Error('IncompleteBody', 'the aws-chunked body ended early');
+  decoder.end();
+}
+
+/** The payload of an aws-chunked body pushed from the socket: decoded in each read, as it is offered. */
+export function pushedAwsChunked(source: PushSource, mode: ChunkedMode, signing: ChunkSigning | null, result: ChunkedResult): PushSource {
+  const decoder = new AwsChunkedDecoder(mode, signing, result);
+  return {
+    kind: 'push',
+    run: async (take) => {
+      await source.run((raw) => decoder.feed(raw, take));
+      decoder.end();
+    },
+    resume: () => source.resume(),
+  };
 }

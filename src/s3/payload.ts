@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { decodeAwsChunked, type ChunkedResult } from './aws-chunked.js';
+import { decodeAwsChunked, pushedAwsChunked, type ChunkedResult } from './aws-chunked.js';
 import {
   ALGORITHMS,
   checksumHeader,
@@ -82,9 +82,11 @@ export function requestPayload(call: S3Call, algorithm?: ChecksumAlgorithm): Req
     const signing = payload.chunked.signed
       ? { key: auth.signingKey, amzDate: auth.claim.amzDate, scope: scopeString(auth.claim.scope), seedSignature: auth.claim.signature }
       : null;
-    body = decodeAwsChunked(requestBody(req.raw), payload.chunked, signing, chunked);
+    // Read from the socket where it can be (a large body with a Content-Length), decoded read by read.
+    const pushed = socketBody(req.raw);
+    body = pushed ? pushedAwsChunked(pushed, payload.chunked, signing, chunked) : decodeAwsChunked(requestBody(req.raw), payload.chunked, signing, chunked);
   } else {
-    // A large plain body is read from the socket straight into the store's batch buffers.
+    // A large body is read from the socket and offered to the store read by read.
     body = socketBody(req.raw) ?? requestBody(req.raw);
   }
   const decodedLength = single(headers['x-amz-decoded-content-length']);

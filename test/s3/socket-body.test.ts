@@ -6,7 +6,8 @@ import { socketBodies } from '../../src/http/socket-body.js';
 import { StreamChecksum } from '../../src/s3/checksums.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { HttpConnection } from '../helpers/http-connection.js';
-import { signedHead } from '../helpers/raw-s3.js';
+import { signedChunks, signedHead } from '../helpers/raw-s3.js';
+import { unsignedChunked } from '../helpers/aws-chunked.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3.js';
 import { signedFetch } from '../helpers/server.js';
 import { signRequest } from '../../src/sigv4/signer.js';
@@ -227,4 +228,77 @@ t.test('over HTTPS the parser reads a plain body, as before', async (t) => {
   const after = counts();
   t.equal(after.socket - before.socket, 0, 'a TLS socket is not taken over');
   t.equal(after.parser - before.parser, 1, 'the body went through the parser');
+});
+
+t.test('aws-chunked bodies from the socket: decoded read by read, every signature and trailer checked', async (t) => {
+  const s = await startS3Server(t);
+  await s.client().send(new CreateBucketCommand({ Bucket: 'chunks' }));
+  const data = pseudoRandomBytes('chunked', 5 * MiB + 333);
+  const pieces: Buffer[] = [];
+  for (let o = 0; o < data.length; o += 64 * 1024) pieces.push(data.subarray(o, o + 64 * 1024));
+  const decoded = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length) };
+  // minio-go's form over plain HTTP (Kopia, restic): every 64 KiB chunk signed, chained from the request's signature.
+  const signedPut = (key: string): { head: string; body: Buffer } => {
+    const path = `/chunks/${key}`;
+    const mode = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+    const probe = signedHead(s.url, 'PUT', path, s.admin, mode, decoded);
+    const length = signedChunks(pieces, probe.signature, probe.date, s.admin.secretAccessKey).length;
+    const h = signedHead(s.url, 'PUT', path, s.admin, mode, { ...decoded, 'content-length': String(length) });
+    return { head: h.head.replace('connection: close\r\n', ''), body: signedChunks(pieces, h.signature, h.date, s.admin.secretAccessKey) };
+  };
+  const trailerPut = (key: string, crc32: string): { head: string; body: Buffer } => {
+    const body = unsignedChunked(pieces, [['x-amz-checksum-crc32', crc32]]);
+    const headers = { ...decoded, 'x-amz-trailer': 'x-amz-checksum-crc32', 'content-length': String(body.length) };
+    const h = signedHead(s.url, 'PUT', `/chunks/${key}`, s.admin, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', headers);
+    return { head: h.head.replace('connection: close\r\n', ''), body };
+  };
+  const c = new StreamChecksum('CRC32');
+  c.update(data);
+  const crc32 = c.digest();
+
+  const before = counts();
+  const conn = await HttpConnection.open(s.url);
+  t.teardown(() => conn.close());
+  const good = signedPut('signed');
+  await conn.write(good.head);
+  await conn.write(good.body);
+  const a = await conn.answer();
+  t.equal(a.status, 200, a.body.toString());
+  t.equal(a.headers.get('etag'), `"${md5(data).toString('hex')}"`);
+
+  // A wrong trailing checksum is known only at the end: the body was read whole, so the connection goes on.
+  const wrong = trailerPut('wrong-trailer', crc32 === 'AAAAAA==' ? 'AAAAAQ==' : 'AAAAAA==');
+  await conn.write(wrong.head);
+  await conn.write(wrong.body);
+  const b = await conn.answer();
+  t.equal(b.status, 400);
+  t.match(b.body.toString(), /<Code>BadDigest<\/Code>/);
+  const right = trailerPut('trailer', crc32);
+  await conn.write(right.head);
+  await conn.write(right.body);
+  const r = await conn.answer();
+  t.equal(r.status, 200, r.body.toString());
+  t.equal(r.headers.get('x-amz-checksum-crc32'), crc32, 'the trailer checksum is stored and echoed');
+  t.equal(counts().socket - before.socket, 3, 'all three bodies were read from the socket');
+
+  t.ok((await stored(s, 'chunks', 'signed'))!.equals(data), 'the decoded bytes are stored');
+  t.ok((await stored(s, 'chunks', 'trailer'))!.equals(data));
+  t.equal(await stored(s, 'chunks', 'wrong-trailer'), null);
+
+  // A chunk signature flipped 4 MiB in: refused after part of the body went to the store; nothing stays.
+  const flipped = signedPut('flipped');
+  const at = flipped.body.indexOf(';chunk-signature=', 4 * MiB) + 20;
+  flipped.body[at] = flipped.body[at] === 0x30 ? 0x31 : 0x30;
+  const other = await HttpConnection.open(s.url);
+  t.teardown(() => other.close());
+  await other.write(flipped.head);
+  other.socket.write(flipped.body, () => undefined);
+  const f = await other.answer().catch(() => null);
+  if (f) {
+    t.equal(f.status, 403);
+    t.match(f.body.toString(), /<Code>SignatureDoesNotMatch<\/Code>/);
+  }
+  t.ok(await other.closedBy(10_000), 'the half-read connection is closed');
+  t.equal(await stored(s, 'chunks', 'flipped'), null, 'nothing stored for a flipped signature');
+  t.equal(counts().abandoned - before.abandoned, 1);
 });
