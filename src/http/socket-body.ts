@@ -29,7 +29,7 @@ const READ_BYTES = 1 << 20;
  */
 const FIRST_READ_BYTES = 64 << 10;
 /** Below this the parser's own path costs too little to be worth leaving. */
-export const SOCKET_BODY_MIN = 2 * READ_BYTES;
+const SOCKET_BODY_MIN = 2 * READ_BYTES;
 
 interface ReadHooks {
   buffer: symbol;
@@ -73,7 +73,7 @@ interface SocketState {
 }
 
 /**
- * Large plain bodies since start, by how they were read: from the socket, by
+ * Large bodies since start (aws-chunked or not), by how they were read: from the socket, by
  * the parser (the socket could not be taken over), or abandoned half-read
  * (a refusal, a lost client). For the metrics.
  */

@@ -75,19 +75,17 @@ export function requestPayload(call: S3Call, algorithm?: ChecksumAlgorithm): Req
   const checksum = computeFor ? new StreamChecksum(computeFor) : null;
 
   let chunked: ChunkedResult | null = null;
-  let body: ByteSource;
+  // A large body with a Content-Length is read from the socket and offered to the store read by read.
+  const pushed = socketBody(req.raw);
+  const raw = pushed ? null : requestBody(req.raw);
+  let body: ByteSource = pushed ?? raw!;
   if (payload.kind === 'chunked') {
     chunked = { trailers: new Map(), decodedLength: 0 };
     const auth = who.auth;
     const signing = payload.chunked.signed
       ? { key: auth.signingKey, amzDate: auth.claim.amzDate, scope: scopeString(auth.claim.scope), seedSignature: auth.claim.signature }
       : null;
-    // Read from the socket where it can be (a large body with a Content-Length), decoded read by read.
-    const pushed = socketBody(req.raw);
-    body = pushed ? pushedAwsChunked(pushed, payload.chunked, signing, chunked) : decodeAwsChunked(requestBody(req.raw), payload.chunked, signing, chunked);
-  } else {
-    // A large body is read from the socket and offered to the store read by read.
-    body = socketBody(req.raw) ?? requestBody(req.raw);
+    body = pushed ? pushedAwsChunked(pushed, payload.chunked, signing, chunked) : decodeAwsChunked(raw!, payload.chunked, signing, chunked);
   }
   const decodedLength = single(headers['x-amz-decoded-content-length']);
   if (decodedLength !== undefined && !/^\d{1,16}$/.test(decodedLength)) throw s3Error('InvalidArgument', 'x-amz-decoded-content-length must be a number');
