@@ -28,13 +28,18 @@ export interface KeptPart {
   root: Buffer;
   size: number;
   chunks: ChunkList;
-  /** The part's first bytes and its last chunk; null once given up for room. */
+  /**
+   * The part's first bytes and its last chunk; null once given up for room.
+   * The head is captured as far as a seam may reach, and cut back to the first
+   * look once the seam into the part is known to close within it (trimHead).
+   */
   bytes: { head: Buffer; lastChunk: Buffer } | null;
 }
 
 /**
  * Process-wide bytes held for parts. 32 MiB holds some 180 parts whole (a head
- * of 128 KiB, a last chunk of about 48 KiB and 8 KiB of chunk list each): a 1.4
+ * of 128 KiB, a last chunk of about 48 KiB and 8 KiB of chunk list each; the
+ * one in four or so whose seam reaches further keeps a head of 512 KiB): a 1.4
  * GB upload in 8 MiB parts. Past that the oldest parts give up their bytes and
  * keep their chunk lists, which 32 MiB holds for some 3,800 parts (30 GB);
  * past that the oldest are forgotten and read back.
@@ -100,6 +105,7 @@ export class PartEdges {
   private bytes = 0;
   private hitCount = 0;
   private missCount = 0;
+  private readBackBytes = 0;
 
   /** edgeBytes false keeps chunk lists only (a smaller cache, or a test of that path). */
   constructor(
@@ -146,14 +152,45 @@ export class PartEdges {
     return hit ? e : undefined;
   }
 
+  /** What is kept of a part, whichever recipe it was cut from, without counting a hit or a miss. */
+  peek(uploadId: string, partNumber: number): KeptPart | undefined {
+    const key = entryKey(uploadId, partNumber);
+    return this.whole.get(key) ?? this.listsOnly.get(key);
+  }
+
+  /**
+   * Keeps only the first `length` bytes of a part's head, if the part kept is
+   * still the one cut from `root`: its seam will not need more. Copied, so the
+   * longer capture is let go.
+   */
+  trimHead(uploadId: string, partNumber: number, root: Buffer, length: number): void {
+    const e = this.whole.get(entryKey(uploadId, partNumber));
+    if (!e?.bytes || !e.root.equals(root) || e.bytes.head.length <= length) return;
+    this.bytes -= footprint(e);
+    e.bytes = { head: Buffer.from(e.bytes.head.subarray(0, length)), lastChunk: e.bytes.lastChunk };
+    this.bytes += footprint(e);
+  }
+
+  /** Bytes a completion had to read back from the store: parts' edges it did not find kept. */
+  countReadBack(bytes: number): void {
+    this.readBackBytes += bytes;
+  }
+
   /** Forgets an upload's parts (completed or aborted). */
   forget(uploadId: string): void {
     for (const n of [...(this.byUpload.get(uploadId) ?? [])]) this.remove(uploadId, n);
   }
 
-  /** Bytes held, parts kept (and how many of them as lists only), and how often a completion found a part kept. */
-  stats(): { bytes: number; parts: number; listsOnly: number; hits: number; misses: number } {
-    return { bytes: this.bytes, parts: this.whole.size + this.listsOnly.size, listsOnly: this.listsOnly.size, hits: this.hitCount, misses: this.missCount };
+  /** Bytes held, parts kept (and how many of them as lists only), how often a completion found a part kept, and what it read back. */
+  stats(): { bytes: number; parts: number; listsOnly: number; hits: number; misses: number; readBackBytes: number } {
+    return {
+      bytes: this.bytes,
+      parts: this.whole.size + this.listsOnly.size,
+      listsOnly: this.listsOnly.size,
+      hits: this.hitCount,
+      misses: this.missCount,
+      readBackBytes: this.readBackBytes,
+    };
   }
 
   /**

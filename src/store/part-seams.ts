@@ -132,9 +132,10 @@ export async function* stitchParts(parts: readonly SeamPart[], cutter: CutFinder
 /**
  * Whether a seam re-cut from carry closes within the part's first bytes: a
  * guess made ahead (the carry may turn out longer), to read the rest of the
- * reach early for a seam that will need it.
+ * reach early for a seam that will need it, or, while the upload goes on, to
+ * keep only the first look of a part's head (see Multipart.settleSeams).
  */
-async function closesWithin(cutter: CutFinder, carry: Buffer, head: Buffer, part: SeamPart): Promise<boolean> {
+export async function closesWithin(cutter: CutFinder, carry: Buffer, head: Buffer, part: Pick<SeamPart, 'chunks'>): Promise<boolean> {
   // The region is needed only until its cuts are found, before the first await: one buffer serves every guess.
   const cuts = cutsOf(cutter, guessRegion.start(carry, head), false, cutter.parameters.minSize);
   const own = new OwnCuts(part.chunks());
@@ -179,7 +180,8 @@ class Region {
 /** Shared by every guess ahead (see closesWithin): JavaScript runs one at a time. */
 const guessRegion = new Region();
 
-function seamReach(maxSize: number): number {
+/** How far past a part boundary a seam may be re-cut before it is bridged. */
+export function seamReach(maxSize: number): number {
   return Math.max(SEAM_REACH, 4 * maxSize);
 }
 

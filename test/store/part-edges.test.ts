@@ -3,7 +3,8 @@ import t from 'tap';
 import { ChunkBatcher } from '../../src/chunking/chunk-batcher.js';
 import { createCutFinder } from '../../src/chunking/cut-finder.js';
 import { defaultChunkingParameters } from '../../src/chunking/parameters.js';
-import { EdgeCapture, PartEdges, type KeptEdges } from '../../src/store/part-edges.js';
+import { DEFAULT_EDGE_BUDGET, EdgeCapture, PartEdges, type KeptEdges } from '../../src/store/part-edges.js';
+import { firstLook, seamReach } from '../../src/store/part-seams.js';
 import type { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, randomSplits, streamOf } from '../helpers/data.js';
 import { openTestStore, TEST_SEED } from '../helpers/store.js';
@@ -91,7 +92,7 @@ t.test('the cache holds its budget: the oldest give up their bytes, then their l
   const listed = new PartEdges(10_000, false);
   listed.keep(entry('l', 1, 2000));
   t.same([listed.stats().parts, listed.stats().listsOnly, listed.stats().bytes], [1, 1, 292], 'a cache of lists only keeps no bytes');
-  t.same(Object.values(new PartEdges(0).stats()), [0, 0, 0, 0, 0]);
+  t.same(Object.values(new PartEdges(0).stats()), [0, 0, 0, 0, 0, 0]);
 });
 
 /** Uploads data in parts of partSize, in order, two at a time; the upload id. */
@@ -123,6 +124,36 @@ t.test('a completion stitches from kept bytes where it has them, and from kept c
   t.equal(store.stats().uniqueBytes - before, added, 'every re-cut seam is a chunk one stream stored');
   t.ok((await collect((await store.get('parted')).body)).equals(data));
   t.equal(edges.stats().parts, 0, 'a completed upload\'s parts are forgotten');
+});
+
+t.test('a part keeps as much head as its seam needs: a completion reads nothing back, and most heads are cut to the first look', async (t) => {
+  const edges = new PartEdges();
+  const { store } = await openTestStore(t, { partEdges: edges });
+  const { maxSize } = store.parameters.chunking;
+  const look = firstLook(maxSize);
+  const reach = seamReach(maxSize);
+  const data = pseudoRandomBytes('long heads', 24 * 1024 * 1024);
+  await store.put('one', streamOf([data]));
+  const before = store.stats().uniqueBytes;
+  const partSize = 1024 * 1024;
+  const uploadId = await uploadParts(store, 'parted', data, partSize);
+  const added = store.stats().uniqueBytes - before;
+  const heads = Array.from({ length: 24 }, (_, i) => edges.peek(uploadId, i + 1)!.bytes!.head.length);
+  const long = heads.filter((h) => h > look).length;
+  t.equal(heads[0], look, 'nothing is carried into the first part: its head is cut back at once');
+  t.ok(heads.every((h) => h === look || h === reach), 'a head is either the first look or the whole reach');
+  t.ok(long > 0 && long < 12, `${long} of 24 seams reach past the first look (${look} bytes) and keep their reach (${reach})`);
+  await store.completeUpload(uploadId, partList(24));
+  t.equal(edges.stats().readBackBytes, 0, 'the completion read nothing back from the containers');
+  t.equal(store.stats().uniqueBytes - before, added, 'and cut every seam where the one stream did');
+  t.ok((await collect((await store.get('parted')).body)).equals(data));
+
+  // Without the longer heads (a cache of lists only), the same seams are read back: the counter sees reads.
+  const lists = new PartEdges(DEFAULT_EDGE_BUDGET, false);
+  const { store: other } = await openTestStore(t, { partEdges: lists });
+  await other.put('one', streamOf([data]));
+  await other.completeUpload(await uploadParts(other, 'parted', data, partSize), partList(24));
+  t.ok(lists.stats().readBackBytes >= 23 * look, `with lists only, ${lists.stats().readBackBytes} bytes were read back`);
 });
 
 t.test('a part uploaded again is stitched from its new bytes; an abort forgets its parts', async (t) => {
