@@ -3,9 +3,12 @@ import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { createHash } from 'node:crypto';
+import { EMPTY_SHA256 } from '../src/sigv4/canonical-request.js';
+import { scopeString, signature, signingKey } from '../src/sigv4/signing-key.js';
 import { presignUrl, signRequest, type SigningCredentials } from '../src/sigv4/signer.js';
 import { uploadParts } from './multipart-shape.js';
-import { streamOf, type InMemorySource } from './source.js';
+import { inMemory, streamOf, type InMemorySource } from './source.js';
 
 export interface S3Target {
   url: string;
@@ -27,9 +30,9 @@ interface Reply {
 }
 
 /** One signed request (UNSIGNED-PAYLOAD) with an optional body; resolves to the whole reply. */
-function send(t: S3Target, method: string, path: string, headers: Record<string, string>, body?: Readable | Buffer): Promise<Reply> {
+function send(t: S3Target, method: string, path: string, headers: Record<string, string>, body?: Readable | Buffer, sign = true): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, t.url), { method, headers: signed(t, method, path, headers) }, (res) => {
+    const req = request(new URL(path, t.url), { method, headers: sign ? signed(t, method, path, headers) : headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -49,6 +52,60 @@ function expectOk(what: string, r: Reply): Reply {
 /** One PutObject streaming a source with UNSIGNED-PAYLOAD: the least a client can add (minio-go over HTTPS does this). */
 export async function rawPut(t: S3Target, bucket: string, key: string, source: Readable, length: number): Promise<void> {
   expectOk('PUT', await send(t, 'PUT', objectPath(bucket, key), { 'content-length': String(length) }, source));
+}
+
+/** minio-go's chunk size for STREAMING-AWS4-HMAC-SHA256-PAYLOAD. */
+const SIGNED_CHUNK = 64 * 1024;
+
+/**
+ * A PutObject as Kopia and restic send one over plain HTTP (minio-go):
+ * STREAMING-AWS4-HMAC-SHA256-PAYLOAD, a signature on every 64 KiB chunk,
+ * chained from the request's. The body is framed and signed before it is
+ * sent: a client on another machine pays for its SHA-256s there, and here
+ * they would take the server's cores. Signed when called, so the clock-skew
+ * window starts now; resolves to the send, which streams the framed body.
+ */
+export function signedStreamingPut(t: S3Target, bucket: string, key: string, source: InMemorySource): () => Promise<void> {
+  const path = objectPath(bucket, key);
+  const chunks = Math.ceil(source.bytes / SIGNED_CHUNK);
+  // Every chunk's header is the same length but the last two (the final one is empty).
+  const header = (n: number): number => n.toString(16).length + ';chunk-signature='.length + 64 + 2;
+  const full = Math.floor(source.bytes / SIGNED_CHUNK);
+  const rest = source.bytes - full * SIGNED_CHUNK;
+  const encodedLength = full * (header(SIGNED_CHUNK) + SIGNED_CHUNK + 2) + (rest > 0 ? header(rest) + rest + 2 : 0) + header(0) + 2;
+  const headers = signRequest(
+    {
+      method: 'PUT',
+      url: new URL(path, t.url),
+      headers: {
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': String(source.bytes),
+        'content-length': String(encodedLength),
+      },
+    },
+    { credentials: t.credentials, region: 'us-east-1', service: 's3' },
+  );
+  delete headers.host;
+  const date = headers['x-amz-date']!;
+  const scope = { date: date.slice(0, 8), region: 'us-east-1', service: 's3' };
+  const key_ = signingKey(t.credentials.secretAccessKey, scope);
+  const prefix = `AWS4-HMAC-SHA256-PAYLOAD\n${date}\n${scopeString(scope)}\n`;
+  let previous = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
+  const body = Buffer.allocUnsafeSlow(encodedLength);
+  let at = 0;
+  for (let i = 0; i <= chunks; i++) {
+    const data = source.data.subarray(i * SIGNED_CHUNK, Math.min(source.bytes, (i + 1) * SIGNED_CHUNK));
+    previous = signature(key_, `${prefix}${previous}\n${EMPTY_SHA256}\n${createHash('sha256').update(data).digest('hex')}`);
+    at += body.write(`${data.length.toString(16)};chunk-signature=${previous}\r\n`, at, 'latin1');
+    at += data.copy(body, at);
+    at += body.write('\r\n', at, 'latin1');
+  }
+  if (at !== encodedLength) throw new Error(`framed ${at} bytes, expected ${encodedLength}`);
+  const framed = inMemory(body);
+  return async () => {
+    expectOk('signed PUT', await send(t, 'PUT', path, headers, streamOf(framed), false));
+  };
 }
 
 /**

@@ -58,6 +58,9 @@ export function sliceSource(source: InMemorySource, start: number, end: number):
   return sourceOf(source.data.subarray(start, Math.min(end, source.bytes)));
 }
 
+/** Bytes already in memory, as a source. */
+export const inMemory = (data: Buffer): InMemorySource => sourceOf(data);
+
 function sourceOf(data: Buffer): InMemorySource {
   const pieces: Buffer[] = [];
   for (let o = 0; o < data.length; o += PIECE) pieces.push(data.subarray(o, Math.min(data.length, o + PIECE)));

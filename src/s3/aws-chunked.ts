@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual, type Hash } from 'node:crypto'
 import { EMPTY_SHA256 } from '../sigv4/canonical-request.js';
 import { s3Error } from './s3-errors.js';
 import type { PushSource } from '../store/push-source.js';
+import { hashRuns, type SignedRun } from './signed-runs.js';
 
 /** How a streaming body is framed and what is signed, from x-amz-content-sha256. */
 export interface ChunkedMode {
@@ -49,7 +50,11 @@ export class AwsChunkedDecoder {
   private line: Buffer = Buffer.alloc(0);
   private remaining = 0;
   private chunkSignature = '';
+  /** The chunk's data seen so far, for a chunk not whole in one piece; null until it is known not to be. */
   private chunkHash: Hash | null = null;
+  private chunkLength = 0;
+  /** Signed chunks whole in the piece being fed, checked together before feed() returns (signed-runs.ts). */
+  private runs: SignedRun[] = [];
   private trailerBytes = 0;
   private trailerSignature: string | null = null;
   private readonly trailerLines: string[] = [];
@@ -69,19 +74,28 @@ export class AwsChunkedDecoder {
    * all of them, unless `emit` kept fewer than offered (feed the rest later).
    */
   feed(buf: Uint8Array, emit: (data: Uint8Array) => number): number {
+    const consumed = this.decode(buf, emit);
+    // Before returning: the caller may reuse buf once it is consumed.
+    if (this.runs.length > 0) this.checkRuns(buf);
+    return consumed;
+  }
+
+  private decode(buf: Uint8Array, emit: (data: Uint8Array) => number): number {
     let pos = 0;
     while (pos < buf.length) {
       if (this.state === 'data') {
         const data = buf.subarray(pos, pos + Math.min(this.remaining, buf.length - pos));
         const kept = emit(data);
         const taken = kept === data.length ? data : data.subarray(0, kept);
-        this.chunkHash?.update(taken);
+        const whole = this.mode.signed && kept === this.chunkLength && this.remaining === this.chunkLength;
+        if (this.mode.signed && !whole) (this.chunkHash ??= createHash('sha256')).update(taken);
         this.result.decodedLength += kept;
         this.remaining -= kept;
         pos += kept;
         if (kept < data.length) return pos;
         if (this.remaining === 0) {
-          if (this.mode.signed) this.verifyChunk(this.chunkHash!.digest('hex'));
+          if (whole) this.deferChunk(pos - kept, pos);
+          else if (this.mode.signed) this.verifyChunk(this.chunkHash!.digest('hex'));
           this.state = 'data-crlf';
         }
         continue;
@@ -142,7 +156,8 @@ export class AwsChunkedDecoder {
       const sig = extensions.map((e) => e.trim()).find((e) => e.startsWith('chunk-signature='));
       if (!sig) throw s3Error('SignatureDoesNotMatch', 'a signed chunk has no chunk-signature');
       this.chunkSignature = sig.slice('chunk-signature='.length);
-      this.chunkHash = createHash('sha256');
+      this.chunkHash = null;
+      this.chunkLength = this.remaining;
     }
     if (this.remaining === 0) {
       if (this.mode.signed) this.verifyChunk(EMPTY_SHA256);
@@ -153,9 +168,30 @@ export class AwsChunkedDecoder {
   }
 
   private verifyChunk(dataHash: string): void {
-    const s = this.signing!;
-    this.check(['AWS4-HMAC-SHA256-PAYLOAD', s.amzDate, s.scope, this.previousSignature, EMPTY_SHA256, dataHash].join('\n'), this.chunkSignature);
+    this.checkChunk(this.previousSignature, dataHash, this.chunkSignature);
     this.previousSignature = this.chunkSignature;
+  }
+
+  /**
+   * A chunk whose data was offered whole from this piece: checked with the
+   * piece's others before feed() returns. The chain goes on from its claimed
+   * signature; a forged one fails its own check, and the check of the next.
+   */
+  private deferChunk(start: number, end: number): void {
+    this.runs.push({ start, end, signature: this.chunkSignature, previous: this.previousSignature });
+    this.previousSignature = this.chunkSignature;
+  }
+
+  private checkRuns(piece: Uint8Array): void {
+    const runs = this.runs;
+    this.runs = [];
+    const hashes = hashRuns(piece, runs);
+    for (let i = 0; i < runs.length; i++) this.checkChunk(runs[i]!.previous, hashes.toString('hex', 32 * i, 32 * i + 32), runs[i]!.signature);
+  }
+
+  private checkChunk(previous: string, dataHash: string, given: string): void {
+    const s = this.signing!;
+    this.check(['AWS4-HMAC-SHA256-PAYLOAD', s.amzDate, s.scope, previous, EMPTY_SHA256, dataHash].join('\n'), given);
   }
 
   private check(toSign: string, given: string): void {

@@ -2,7 +2,8 @@ import t from 'tap';
 import { AwsChunkedDecoder, decodeAwsChunked, STREAMING_MODES, type ChunkedResult } from '../../src/s3/aws-chunked.js';
 import { signingKey } from '../../src/sigv4/signing-key.js';
 import { unsignedChunked } from '../helpers/aws-chunked.js';
-import { collect, randomSplits } from '../helpers/data.js';
+import { collect, pseudoRandomBytes, randomSplits } from '../helpers/data.js';
+import { signedChunks } from '../helpers/raw-s3.js';
 
 // The AWS documentation's streaming examples (verified: docs/research/s3-protocol.md, section 2.4).
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -136,3 +137,41 @@ t.test('fed in pieces to a taker that keeps only part of each offer, the decoder
   t.throws(() => feedAll(flipped, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', SIGNED_SEED, 7), { code: 'SignatureDoesNotMatch' });
   t.throws(() => feedAll(SIGNED.subarray(0, 66_000), 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', SIGNED_SEED, 7), { code: 'IncompleteBody' }, 'cut short');
 });
+
+t.test('many signed chunks in one piece are checked together: a changed byte or signature in any of them is refused', async (t) => {
+  const date = '20261124T010203Z';
+  const seed = 'c0ffee'.repeat(10) + 'c0ff';
+  const sign = { key: signingKey(SECRET, { date: date.slice(0, 8), region: 'us-east-1', service: 's3' }), amzDate: date, scope: `${date.slice(0, 8)}/us-east-1/s3/aws4_request`, seedSignature: seed };
+  const data = pseudoRandomBytes('many chunks', 40 * 65536);
+  // minio-go's 64 KiB chunks, with a few odd sizes among them (the lanes run chunks of unequal length side by side).
+  const sizes = Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? 1 + ((i * 977) % 5000) : 65536));
+  const pieces: Buffer[] = [];
+  for (let at = 0, i = 0; i < sizes.length; at += sizes[i]!, i++) pieces.push(data.subarray(at, at + sizes[i]!));
+  const body = signedChunks(pieces, seed, date, SECRET);
+  const decodeWhole = (b: Buffer, splitSeed = 0): Buffer => {
+    const decoder = new AwsChunkedDecoder(STREAMING_MODES['STREAMING-AWS4-HMAC-SHA256-PAYLOAD']!, sign, { trailers: new Map(), decodedLength: 0 });
+    const out: Buffer[] = [];
+    for (const piece of splitSeed ? randomSplits(b, splitSeed, 200_000) : [b]) decoder.feed(piece, (d) => (out.push(Buffer.from(d)), d.length));
+    decoder.end();
+    return Buffer.concat(out);
+  };
+  const expected = Buffer.concat(pieces);
+  t.ok(decodeWhole(body).equals(expected), 'one piece: every chunk whole in it, checked side by side');
+  for (const split of [1, 2, 3]) t.ok(decodeWhole(body, split).equals(expected), `split ${split}: whole chunks and chunks across pieces`);
+  for (const chunk of [0, 3, 17, 39]) {
+    const header = nthIndexOf(body, ';chunk-signature=', chunk);
+    const byte = Buffer.from(body);
+    byte[body.indexOf('\r\n', header) + 2 + Math.floor(sizes[chunk]! / 2)] ^= 0x20;
+    t.throws(() => decodeWhole(byte), { code: 'SignatureDoesNotMatch' }, `a byte changed in chunk ${chunk}`);
+    const sig = Buffer.from(body);
+    sig[header + 30] = sig[header + 30] === 0x30 ? 0x31 : 0x30;
+    t.throws(() => decodeWhole(sig), { code: 'SignatureDoesNotMatch' }, `chunk ${chunk}'s signature changed`);
+    t.throws(() => decodeWhole(byte, 2), { code: 'SignatureDoesNotMatch' }, `a byte changed in chunk ${chunk}, the body split`);
+  }
+});
+
+function nthIndexOf(b: Buffer, s: string, n: number): number {
+  let at = -1;
+  for (let i = 0; i <= n; i++) at = b.indexOf(s, at + 1);
+  return at;
+}
