@@ -58,6 +58,16 @@ export async function rawPut(t: S3Target, bucket: string, key: string, source: R
 const SIGNED_CHUNK = 64 * 1024;
 
 /**
+ * One buffer for every framed body, grown as needed, rather than a gigabyte a
+ * generation left to the collector in the process that measures the clients.
+ */
+let frames: Buffer = Buffer.alloc(0);
+function frameBuffer(length: number): Buffer {
+  if (frames.length < length) frames = Buffer.allocUnsafeSlow(length);
+  return frames.subarray(0, length);
+}
+
+/**
  * A PutObject as Kopia and restic send one over plain HTTP (minio-go):
  * STREAMING-AWS4-HMAC-SHA256-PAYLOAD, a signature on every 64 KiB chunk,
  * chained from the request's. The body is framed and signed before it is
@@ -92,7 +102,7 @@ export function signedStreamingPut(t: S3Target, bucket: string, key: string, sou
   const key_ = signingKey(t.credentials.secretAccessKey, scope);
   const prefix = `AWS4-HMAC-SHA256-PAYLOAD\n${date}\n${scopeString(scope)}\n`;
   let previous = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
-  const body = Buffer.allocUnsafeSlow(encodedLength);
+  const body = frameBuffer(encodedLength);
   let at = 0;
   for (let i = 0; i <= chunks; i++) {
     const data = source.data.subarray(i * SIGNED_CHUNK, Math.min(source.bytes, (i + 1) * SIGNED_CHUNK));
