@@ -1,4 +1,5 @@
 import type { ChunkBatch } from '../chunking/chunk-batcher.js';
+import { native } from '../chunking/native.js';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
 import type { ChunkList } from './recipe-cursor.js';
 
@@ -53,7 +54,8 @@ export const DEFAULT_EDGE_BUDGET = 32 * 1024 * 1024;
  * fingerprints.
  */
 export class EdgeCapture {
-  private readonly heads: Buffer[] = [];
+  /** Allocated at the first batch and filled in place: one copy of the head, not a copy per batch and another to join them. */
+  private head: Buffer | null = null;
   private headBytes = 0;
   private last: Buffer = Buffer.alloc(0);
   private readonly fps: Buffer[] = [];
@@ -66,8 +68,9 @@ export class EdgeCapture {
     const n = batch.cuts.length;
     if (n === 0) return;
     if (this.headBytes < this.headLimit) {
+      this.head ??= Buffer.allocUnsafeSlow(this.headLimit);
       const piece = batch.data.subarray(0, Math.min(batch.data.length, this.headLimit - this.headBytes));
-      this.heads.push(Buffer.from(piece));
+      native.copy(this.head, this.headBytes, piece);
       this.headBytes += piece.length;
     }
     this.last = Buffer.from(batch.data.subarray(n > 1 ? batch.cuts[n - 2]! : 0, batch.cuts[n - 1]!));
@@ -77,7 +80,7 @@ export class EdgeCapture {
 
   result(): EdgeBytes {
     return {
-      head: Buffer.concat(this.heads),
+      head: this.head ? this.head.subarray(0, this.headBytes) : Buffer.alloc(0),
       lastChunk: this.last,
       fingerprints: Buffer.concat(this.fps),
       rawLengths: Uint32Array.from(this.lengths),
