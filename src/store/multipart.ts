@@ -118,7 +118,8 @@ export class Multipart {
     // An upload completed or aborted meanwhile has been forgotten already; its part is not kept.
     if (edges && part!.recipeRoot && this.ctx.index.getUpload(uploadId)) {
       this.edges.keep({ uploadId, partNumber, root: part!.recipeRoot, size: part!.size, ...edges });
-      await this.settleSeams(uploadId, partNumber);
+      // Only a guess for the cache: the part is committed whatever it makes of it.
+      await this.settleSeams(uploadId, partNumber).catch(() => undefined);
     }
     return partInfo(part!);
   }

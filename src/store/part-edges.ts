@@ -80,7 +80,8 @@ export class EdgeCapture {
 
   result(): EdgeBytes {
     return {
-      head: this.head ? this.head.subarray(0, this.headBytes) : Buffer.alloc(0),
+      // A part shorter than the limit gets a head of its own length: a view would hold the whole allocation, uncounted.
+      head: this.head === null ? Buffer.alloc(0) : this.headBytes === this.head.length ? this.head : Buffer.from(this.head.subarray(0, this.headBytes)),
       lastChunk: this.last,
       fingerprints: Buffer.concat(this.fps),
       rawLengths: Uint32Array.from(this.lengths),

@@ -33,6 +33,8 @@ t.test('a capture keeps a stream\'s first bytes, its last chunk and every chunk\
     const edges = capture.result();
     const label = `${length} bytes, head ${head}`;
     t.ok(edges.head.equals(data.subarray(0, head)), `${label}: the head`);
+    // What the cache counts is what it holds: a short stream's head is not a view of the whole capture buffer.
+    t.ok(edges.head.buffer.byteLength <= Math.max(edges.head.length, 8192), `${label}: the head holds no more memory than its bytes`);
     const lastStart = cuts.length > 1 ? cuts[cuts.length - 2]! : 0;
     t.ok(edges.lastChunk.equals(data.subarray(lastStart, cuts.at(-1) ?? 0)), `${label}: the last chunk`);
     t.same([...edges.rawLengths], cuts.map((c, i) => c - (i > 0 ? cuts[i - 1]! : 0)), `${label}: every chunk's length`);
