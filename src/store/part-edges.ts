@@ -148,8 +148,7 @@ export class PartEdges {
   /** What is kept of the part, if kept from the upload that stored this recipe. */
   get(uploadId: string, partNumber: number, root: Buffer | null, size: number): KeptPart | undefined {
     if (root === null) return undefined; // an empty part: nothing to keep
-    const key = entryKey(uploadId, partNumber);
-    const e = this.whole.get(key) ?? this.listsOnly.get(key);
+    const e = this.peek(uploadId, partNumber);
     const hit = e !== undefined && e.size === size && e.root.equals(root);
     if (hit) this.hitCount++;
     else this.missCount++;
