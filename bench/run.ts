@@ -467,6 +467,9 @@ async function s3Path(
         `${direct.restore.mbps.toFixed(0)} MB/s in the store-path run); ` +
         `cpu s server/client ${getServerCpu.toFixed(2)}/${get.cpuSeconds.toFixed(2)} (a Node http client)`,
     );
+    // Repeated in one process against one object, this GET cost its client 2.1-6.1 CPU-s per GB
+    // (scratch/get-after-frames.mjs, 2026-11-24): on two cores that client, not the server, sets the figure.
+    say('  (the Node client\'s own CPU swings two- to threefold from run to run here; the curl figure below is the one to compare)');
     say(
       `GET gen ${last} by curl: ${curl.mbps.toFixed(0)} MB/s, ${(curl.mbps / restoreMbps).toFixed(2)}x the paired direct restore; ` +
         `cpu s server/client ${curl.serverCpu.toFixed(2)}/${curl.clientCpu.toFixed(2)}`,
