@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { socketBodies } from '../../src/http/socket-body.js';
 import { StreamChecksum } from '../../src/s3/checksums.js';
@@ -43,12 +43,18 @@ async function stored(s: S3TestServer, bucket: string, key: string): Promise<Buf
 
 const counts = () => ({ ...socketBodies });
 
-t.test('large bodies come from the socket, byte for byte, and the connection goes on', async (t) => {
+/** A server with one bucket, and a kept-alive raw connection to it, closed when the test ends. */
+async function connected(t: Test, bucket: string): Promise<{ s: S3TestServer; conn: HttpConnection }> {
   const s = await startS3Server(t);
-  await s.client().send(new CreateBucketCommand({ Bucket: 'sock' }));
-  const before = counts();
+  await s.client().send(new CreateBucketCommand({ Bucket: bucket }));
   const conn = await HttpConnection.open(s.url);
   t.teardown(() => conn.close());
+  return { s, conn };
+}
+
+t.test('large bodies come from the socket, byte for byte, and the connection goes on', async (t) => {
+  const { s, conn } = await connected(t, 'sock');
+  const before = counts();
 
   // More than the stream's batch buffers hold (4 of 4 MiB): the socket must pause and resume.
   const big = pseudoRandomBytes('big', 40 * MiB + 12345);
@@ -93,11 +99,8 @@ t.test('large bodies come from the socket, byte for byte, and the connection goe
 });
 
 t.test('a request pipelined behind a large body is parsed as the next request', async (t) => {
-  const s = await startS3Server(t);
-  await s.client().send(new CreateBucketCommand({ Bucket: 'pipe' }));
+  const { s, conn } = await connected(t, 'pipe');
   const before = counts();
-  const conn = await HttpConnection.open(s.url);
-  t.teardown(() => conn.close());
   const body = pseudoRandomBytes('pipelined', 6 * MiB + 1);
   const next = pseudoRandomBytes('second', 5 * MiB);
   // Pipelined requests are served side by side (answered in order): the GET reads an object stored before.
@@ -120,10 +123,7 @@ t.test('a request pipelined behind a large body is parsed as the next request', 
 });
 
 t.test('Expect: 100-continue before a large body', async (t) => {
-  const s = await startS3Server(t);
-  await s.client().send(new CreateBucketCommand({ Bucket: 'cont' }));
-  const conn = await HttpConnection.open(s.url);
-  t.teardown(() => conn.close());
+  const { s, conn } = await connected(t, 'cont');
   const body = pseudoRandomBytes('continue', 5 * MiB);
   await conn.write(putHead(s, '/cont/x', body, { expect: '100-continue' }));
   t.equal((await conn.answer()).status, 100, 'the server asks for the body');
@@ -134,10 +134,7 @@ t.test('Expect: 100-continue before a large body', async (t) => {
 });
 
 t.test('a large body refused after it was read stores nothing and keeps the connection', async (t) => {
-  const s = await startS3Server(t);
-  await s.client().send(new CreateBucketCommand({ Bucket: 'bad' }));
-  const conn = await HttpConnection.open(s.url);
-  t.teardown(() => conn.close());
+  const { s, conn } = await connected(t, 'bad');
   const body = pseudoRandomBytes('bad', 5 * MiB);
   const wrong = md5(Buffer.from('something else')).toString('base64');
   await conn.write(putHead(s, '/bad/md5', body, { 'content-md5': wrong }));
@@ -162,12 +159,9 @@ t.test('a large body refused after it was read stores nothing and keeps the conn
 });
 
 t.test('a large body refused half-way (the hard quota) stores nothing; the connection is closed', async (t) => {
-  const s = await startS3Server(t);
-  await s.client().send(new CreateBucketCommand({ Bucket: 'full' }));
+  const { s, conn } = await connected(t, 'full');
   s.server.units.setQuota('full', { soft: null, hard: 6 * MiB });
   const before = counts();
-  const conn = await HttpConnection.open(s.url);
-  t.teardown(() => conn.close());
   const body = pseudoRandomBytes('too much', 24 * MiB);
   await conn.write(putHead(s, '/full/x', body));
   // The client keeps sending while the server refuses; it may see the answer or only the close.
@@ -184,10 +178,8 @@ t.test('a large body refused half-way (the hard quota) stores nothing; the conne
 });
 
 t.test('a client gone mid-body leaves nothing behind', async (t) => {
-  const s = await startS3Server(t);
-  await s.client().send(new CreateBucketCommand({ Bucket: 'gone' }));
+  const { s, conn } = await connected(t, 'gone');
   const before = counts();
-  const conn = await HttpConnection.open(s.url);
   const body = pseudoRandomBytes('gone', 16 * MiB);
   await conn.write(putHead(s, '/gone/x', body));
   await conn.write(body.subarray(0, 9 * MiB));
