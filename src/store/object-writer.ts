@@ -1,5 +1,6 @@
 import { ChunkBatcher, type ChunkBatch } from '../chunking/chunk-batcher.js';
 import { FINGERPRINT_BYTES, fingerprint } from '../chunking/fingerprint.js';
+import { native } from '../chunking/native.js';
 import { BatchBuffers } from '../compute/batch-buffers.js';
 import {
   ChunkKind,
@@ -40,6 +41,22 @@ interface Classified {
   rawLengths: number[];
   fingerprints: Buffer | null;
   nodes: PendingRecords[];
+}
+
+/** Stored chunks that fall between a batch's fresh ones: after the first `after` of them. */
+interface StoredRun {
+  after: number;
+  chunks: readonly StoredChunk[];
+}
+
+type StoredChunk = { fingerprint: Uint8Array; rawLength: number };
+
+/** Fresh bytes of a composed recipe gathered into one batch, with the stored chunks named among them. */
+interface Gathering {
+  buffer: Uint8Array;
+  fill: number;
+  cuts: number[];
+  stored: StoredRun[];
 }
 
 interface PendingRecords {
@@ -85,6 +102,8 @@ export class ObjectWriter {
   private phase: 'ingesting' | 'ingested' | 'committing' | 'committed' | 'aborted' = 'ingesting';
   private committing: Promise<unknown> | null = null;
   private readonly edges: EdgeCapture | null;
+  /** The batch fresh bytes of a composed recipe are gathering in, not yet submitted. */
+  private gathering: Gathering | null = null;
 
   constructor(
     private readonly ctx: StoreContext,
@@ -201,13 +220,16 @@ export class ObjectWriter {
    * read or written, only recipe nodes. They take their place after any fresh
    * bytes added before them.
    */
-  addStored(chunks: readonly { fingerprint: Uint8Array; rawLength: number }[]): void {
+  addStored(chunks: readonly StoredChunk[]): void {
     this.checkAdding();
     for (const c of chunks) this.recipeSize += c.rawLength;
+    if (this.gathering) {
+      this.gathering.stored.push({ after: this.gathering.cuts.length, chunks });
+      return;
+    }
     const added = this.classifyTail.then(() => {
       if (this.failure) throw this.failure;
-      for (const c of chunks) this.recipe.add(c.fingerprint, 0, c.rawLength);
-      this.chunkCount += chunks.length;
+      this.addStoredNow(chunks);
       return this.nodesOnly();
     });
     this.classifyTail = added;
@@ -219,30 +241,47 @@ export class ObjectWriter {
    * New bytes, already cut (`cuts`: the end of each chunk within data), for a
    * recipe that is otherwise stored chunks: the seams of a multipart upload.
    * They are deduplicated and stored like a stream's; data is copied, and may
-   * be reused once this returns.
+   * be reused once this returns. Seams are a few dozen KiB each and a
+   * completion has one per part, so they gather into whole batches with the
+   * stored chunks between them noted in place: a batch slot and a round trip
+   * through the workers per seam made the slots, not the work, what a
+   * completion waited on.
    */
   async addFresh(data: Uint8Array, cuts: Uint32Array): Promise<void> {
     let from = 0;
     let i = 0;
     while (i < cuts.length) {
-      let j = i;
-      while (j < cuts.length && cuts[j]! - from <= this.batchBytes) j++;
-      if (j === i) throw new RangeError(`a chunk of ${cuts[i]! - from} bytes does not fit a batch`);
       this.checkAdding();
-      await this.buffers.waitForRoom();
-      const buffer = this.buffers.allocate(this.batchBytes);
+      if (this.gathering && cuts[i]! - from > this.batchBytes - this.gathering.fill) this.submitGathered();
+      if (!this.gathering) {
+        await this.buffers.waitForRoom();
+        this.checkAdding();
+        this.gathering = { buffer: this.buffers.allocate(this.batchBytes), fill: 0, cuts: [], stored: [] };
+      }
+      const g = this.gathering;
+      let j = i;
+      while (j < cuts.length && cuts[j]! - from <= this.batchBytes - g.fill) j++;
+      if (j === i) throw new RangeError(`a chunk of ${cuts[i]! - from} bytes does not fit a batch`);
       const end = cuts[j - 1]!;
-      buffer.set(data.subarray(from, end));
-      this.submit({ data: buffer.subarray(0, end - from), cuts: cuts.slice(i, j).map((c) => c - from), buffer });
+      native.copy(g.buffer, g.fill, data.subarray(from, end));
+      for (let k = i; k < j; k++) g.cuts.push(g.fill + cuts[k]! - from);
+      g.fill += end - from;
       this.recipeSize += end - from;
       from = end;
       i = j;
     }
   }
 
+  private submitGathered(): void {
+    const g = this.gathering!;
+    this.gathering = null;
+    this.submit({ data: g.buffer.subarray(0, g.fill), cuts: Uint32Array.from(g.cuts), buffer: g.buffer }, g.stored);
+  }
+
   /** Ends a recipe of stored chunks and fresh bytes: its last nodes are written, ready for the commit. */
   async finishComposed(): Promise<ComposedResult> {
     if (this.failure) throw this.failure;
+    if (this.gathering) this.submitGathered();
     await this.classifyTail;
     const { root, height } = this.recipe.finish();
     this.enqueueWrite(Promise.resolve(this.nodesOnly()));
@@ -311,13 +350,13 @@ export class ObjectWriter {
     await this.appender.release();
   }
 
-  private submit(batch: ChunkBatch): void {
+  private submit(batch: ChunkBatch, stored: readonly StoredRun[] = []): void {
     const { compute } = this.ctx;
     if (this.failure) throw this.failure;
     const fps = compute.fingerprints(batch.data, batch.cuts);
     const digested = Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen)));
     this.digestsOpen = this.digests.length > 0;
-    const classified = this.classifyTail.then(async () => this.classify(batch, await fps));
+    const classified = this.classifyTail.then(async () => this.classify(batch, await fps, stored));
     this.classifyTail = classified;
     const written = this.enqueueWrite(classified);
     // The buffer goes back once the batch has left the pipeline: no worker reads
@@ -355,7 +394,7 @@ export class ObjectWriter {
     this.buffers.fail(err);
   }
 
-  private classify(batch: ChunkBatch, fps: Buffer): Classified {
+  private classify(batch: ChunkBatch, fps: Buffer, stored: readonly StoredRun[]): Classified {
     if (this.failure) throw this.failure;
     this.edges?.take(batch, fps);
     const n = batch.cuts.length;
@@ -363,7 +402,9 @@ export class ObjectWriter {
     const newIndexes: number[] = [];
     const rawLengths: number[] = [];
     let start = 0;
+    let run = 0;
     for (let i = 0; i < n; i++) {
+      while (run < stored.length && stored[run]!.after === i) this.addStoredNow(stored[run++]!.chunks);
       const end = batch.cuts[i]!;
       const key = fingerprintKey(fps, i * FINGERPRINT_BYTES);
       if (!this.isKnown(fps, i * FINGERPRINT_BYTES, key)) {
@@ -375,6 +416,7 @@ export class ObjectWriter {
       this.recipe.add(fps, i * FINGERPRINT_BYTES, end - start);
       start = end;
     }
+    while (run < stored.length) this.addStoredNow(stored[run++]!.chunks);
     this.chunkCount += n;
     let encoded: Promise<EncodeResult> | null = null;
     let newFps: Buffer | null = null;
@@ -393,6 +435,11 @@ export class ObjectWriter {
       );
     }
     return { encoded, out, rawLengths, fingerprints: newFps, nodes: this.takeNodes() };
+  }
+
+  private addStoredNow(chunks: readonly StoredChunk[]): void {
+    for (const c of chunks) this.recipe.add(c.fingerprint, 0, c.rawLength);
+    this.chunkCount += chunks.length;
   }
 
   /** fps holds the fingerprint at offset. */
