@@ -15,7 +15,7 @@ import type { ObjectReader } from './object-reader.js';
 import { ObjectWriter, type IngestResult } from './object-writer.js';
 import { ingestAndCommit, type StreamOptions } from './stream-commit.js';
 import { fingerprintAt, walkChunkList, walkLeaves, walkRecipe } from './recipe-cursor.js';
-import type { KeptPart, PartEdges } from './part-edges.js';
+import { EdgeCapture, type KeptPart, type PartEdges } from './part-edges.js';
 import { closesWithin, firstLook, seamReach, stitchParts, type SeamPart } from './part-seams.js';
 import type { StoreContext } from './store-context.js';
 
@@ -114,7 +114,7 @@ export class Multipart {
         if (!this.ctx.index.getUpload(uploadId)) throw new NoSuchUploadError(uploadId);
         this.ctx.index.writePart(made);
       };
-    }, seamReach(this.ctx.cutter.parameters.maxSize));
+    }, new EdgeCapture(seamReach(this.ctx.cutter.parameters.maxSize), this.edges.buffers));
     // An upload completed or aborted meanwhile has been forgotten already; its part is not kept.
     if (edges && part!.recipeRoot && this.ctx.index.getUpload(uploadId)) {
       this.edges.keep({ uploadId, partNumber, root: part!.recipeRoot, size: part!.size, ...edges });
@@ -133,6 +133,8 @@ export class Multipart {
    * the workers per seam that made about a fifth of the seams in a backup
    * stream the slowest part of completing it. A guess: a completion naming
    * other parts, or a part before that ended short, reads back what it lacks.
+   * The heads are read only before closesWithin's first await (it copies them
+   * into its region), so a head let go meanwhile and reused is never read here.
    */
   private async settleSeams(uploadId: string, partNumber: number): Promise<void> {
     const look = firstLook(this.ctx.cutter.parameters.maxSize);
@@ -208,6 +210,14 @@ export class Multipart {
     const infos = parts.map(partInfo);
     const extra = options.systemMetadata?.(infos) ?? {};
 
+    const info = await this.edges.reading(uploadId, () => this.compose(upload, parts, extra, options));
+    this.edges.forget(uploadId);
+    return info;
+  }
+
+  /** The object the chosen parts make, seams re-cut, committed in place of the upload. */
+  private async compose(upload: UploadRow, parts: PartRow[], extra: Record<string, string>, options: CompleteOptions): Promise<ObjectInfo> {
+    const { uploadId } = upload;
     const writer = new ObjectWriter(this.ctx, { md5: false });
     this.writers.add(writer);
     try {
@@ -239,7 +249,6 @@ export class Multipart {
         });
         this.ctx.index.dropUpload(uploadId);
       });
-      this.edges.forget(uploadId);
       return objectInfo(row);
     } catch (err) {
       await writer.abort();

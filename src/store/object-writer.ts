@@ -14,7 +14,7 @@ import { isPushSource, type ByteSource, type PushSource } from './push-source.js
 import { RecordAppender } from './record-appender.js';
 import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
-import { EdgeCapture, type EdgeBytes } from './part-edges.js';
+import type { EdgeBytes, EdgeCapture } from './part-edges.js';
 import { RecipeBuilder } from './recipe-builder.js';
 import type { EncodeResult, StreamDigest } from './store-jobs.js';
 import type { StoreContext } from './store-context.js';
@@ -109,12 +109,12 @@ export class ObjectWriter {
     private readonly ctx: StoreContext,
     /**
      * Digests of the bytes ingested (none for a composed recipe, whose ETag is
-     * not their MD5), and, for a part, how many of its first bytes to keep
-     * with its last chunk and chunk list (see EdgeCapture).
+     * not their MD5), and, for a part, what takes its first bytes, last chunk
+     * and chunk list as the batches go by.
      */
-    options: { sha256?: boolean; md5?: boolean; keepEdges?: number } = {},
+    options: { sha256?: boolean; md5?: boolean; edges?: EdgeCapture } = {},
   ) {
-    this.edges = options.keepEdges === undefined ? null : new EdgeCapture(options.keepEdges);
+    this.edges = options.edges ?? null;
     this.digests = [...(options.md5 === false ? [] : ['md5' as const]), ...(options.sha256 ? ['sha256' as const] : [])];
     this.stream = ctx.compute.newStream();
     const p = ctx.cutter.parameters;

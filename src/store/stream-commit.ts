@@ -1,4 +1,5 @@
 import { ObjectWriter, type IngestResult } from './object-writer.js';
+import type { EdgeCapture } from './part-edges.js';
 import type { ByteSource } from './push-source.js';
 import type { StoreContext } from './store-context.js';
 
@@ -35,9 +36,9 @@ export async function ingestAndCommit<T>(
   source: ByteSource,
   options: StreamOptions,
   record: (r: IngestResult, added: CommitAdditions) => () => T,
-  keepEdges?: number,
+  edges?: EdgeCapture,
 ): Promise<T> {
-  const writer = new ObjectWriter(ctx, { sha256: options.sha256 === true, ...(keepEdges !== undefined && { keepEdges }) });
+  const writer = new ObjectWriter(ctx, { sha256: options.sha256 === true, ...(edges && { edges }) });
   writers.add(writer);
   try {
     const r = await writer.ingest(source, options.sizeLimit);

@@ -3,7 +3,7 @@ import t from 'tap';
 import { ChunkBatcher } from '../../src/chunking/chunk-batcher.js';
 import { createCutFinder } from '../../src/chunking/cut-finder.js';
 import { defaultChunkingParameters } from '../../src/chunking/parameters.js';
-import { DEFAULT_EDGE_BUDGET, EdgeCapture, PartEdges, type KeptEdges } from '../../src/store/part-edges.js';
+import { BufferPool, DEFAULT_EDGE_BUDGET, EdgeCapture, PartEdges, type KeptEdges } from '../../src/store/part-edges.js';
 import { firstLook, seamReach } from '../../src/store/part-seams.js';
 import type { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, randomSplits, streamOf } from '../helpers/data.js';
@@ -110,6 +110,43 @@ async function uploadParts(store: ChunkStore, key: string, data: Buffer, partSiz
 }
 
 const partList = (count: number): { partNumber: number }[] => Array.from({ length: count }, (_, i) => ({ partNumber: i + 1 }));
+
+t.test('a head let go is reused for the next part, never while a completion of its upload may be reading it', async (t) => {
+  const edges = new PartEdges(1_000_000);
+  const filled = (upload: string, n: number, byte: number): KeptEdges => {
+    const e = entry(upload, n, 0);
+    const head = edges.buffers.take(4096);
+    head.fill(byte);
+    return { ...e, head };
+  };
+
+  edges.keep(filled('a', 1, 0xa1));
+  const first = edges.peek('a', 1)!.bytes!.head;
+  edges.forget('a');
+  t.equal(edges.buffers.take(4096), first, 'a forgotten part\'s head goes to the next capture');
+
+  edges.keep(filled('b', 1, 0xb1));
+  edges.keep(filled('b', 2, 0xb2));
+  const held = [edges.get('b', 1, sha256(Buffer.from('b/1')), 1000)!.bytes!.head, edges.get('b', 2, sha256(Buffer.from('b/2')), 1000)!.bytes!.head];
+  await edges.reading('b', async () => {
+    // Everything that lets a head go, while the completion holds them: a trim, a part uploaded again, the forget.
+    edges.trimHead('b', 1, sha256(Buffer.from('b/1')), 100);
+    edges.keep(filled('b', 2, 0xb3));
+    edges.forget('b');
+    for (let i = 0; i < 4; i++) edges.buffers.take(4096).fill(0xee);
+    await new Promise((r) => setImmediate(r));
+    t.ok(held[0]!.every((x) => x === 0xb1) && held[1]!.every((x) => x === 0xb2), 'the heads the completion holds keep their bytes');
+  });
+  t.notOk([...Array(8)].some(() => held.includes(edges.buffers.take(4096))), 'and are never handed out again');
+
+  const pool = new BufferPool(10_000);
+  const whole = Buffer.allocUnsafeSlow(4000);
+  pool.give(whole.subarray(0, 100));
+  pool.give(whole);
+  pool.give(Buffer.allocUnsafeSlow(4000));
+  pool.give(Buffer.allocUnsafeSlow(4000));
+  t.equal(pool.bytes, 8000, 'the pool keeps whole buffers only, up to its capacity');
+});
 
 t.test('a completion stitches from kept bytes where it has them, and from kept chunk lists where only those are left', async (t) => {
   const edges = new PartEdges(3 * 40_000);
