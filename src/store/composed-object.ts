@@ -3,7 +3,7 @@ import { ChunkLengthMismatchError, CompositionMismatchError, MissingChunksError,
 import type { Counters, ObjectRow } from './index-db.js';
 import { encodeKey } from './keys.js';
 import { objectInfo, type ObjectInfo } from './object-info.js';
-import { ObjectWriter } from './object-writer.js';
+import { ObjectWriter, type NamedChunk } from './object-writer.js';
 import type { StoreContext } from './store-context.js';
 
 export interface ComposedMetadata {
@@ -61,7 +61,7 @@ export class ComposedObject {
   }
 
   /** Adds entries in order; all are checked first, and a batch with any bad entry adds nothing. */
-  append(entries: readonly { fingerprint: Uint8Array; rawLength: number }[]): void {
+  append(entries: readonly NamedChunk[]): void {
     if (this.done) throw new Error('the composed object is finished');
     const missing: string[] = [];
     let missingTotal = 0;

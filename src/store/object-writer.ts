@@ -46,10 +46,11 @@ interface Classified {
 /** Stored chunks that fall between a batch's fresh ones: after the first `after` of them. */
 interface StoredRun {
   after: number;
-  chunks: readonly StoredChunk[];
+  chunks: readonly NamedChunk[];
 }
 
-type StoredChunk = { fingerprint: Uint8Array; rawLength: number };
+/** A chunk named by its fingerprint and length, stored and committed already. */
+export type NamedChunk = { fingerprint: Uint8Array; rawLength: number };
 
 /** Fresh bytes of a composed recipe gathered into one batch, with the stored chunks named among them. */
 interface Gathering {
@@ -220,7 +221,7 @@ export class ObjectWriter {
    * read or written, only recipe nodes. They take their place after any fresh
    * bytes added before them.
    */
-  addStored(chunks: readonly StoredChunk[]): void {
+  addStored(chunks: readonly NamedChunk[]): void {
     this.checkAdding();
     for (const c of chunks) this.recipeSize += c.rawLength;
     if (this.gathering) {
@@ -437,7 +438,7 @@ export class ObjectWriter {
     return { encoded, out, rawLengths, fingerprints: newFps, nodes: this.takeNodes() };
   }
 
-  private addStoredNow(chunks: readonly StoredChunk[]): void {
+  private addStoredNow(chunks: readonly NamedChunk[]): void {
     for (const c of chunks) this.recipe.add(c.fingerprint, 0, c.rawLength);
     this.chunkCount += chunks.length;
   }
