@@ -206,19 +206,19 @@ static napi_value crc_combine(napi_env env, napi_callback_info info) {
 #define MD5_MAX_LANES 64
 
 /* md5Lanes(states: Uint32Array(4n), data: Uint8Array[n] (whole 64-byte
- *          blocks each), vectors: boolean) -> undefined; states advanced in place */
+ *          blocks each), sideBySide: boolean) -> undefined; states advanced in place */
 static napi_value md5_lanes_js(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   void *states;
   size_t states_len;
-  bool is_array = false, vectors = false;
+  bool is_array = false, side_by_side = false;
   uint32_t n = 0;
   if (argc != 3 || !typed_array(env, argv[0], napi_uint32_array, &states, &states_len) ||
       napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
       napi_get_array_length(env, argv[1], &n) != napi_ok ||
-      napi_get_value_bool(env, argv[2], &vectors) != napi_ok) {
+      napi_get_value_bool(env, argv[2], &side_by_side) != napi_ok) {
     napi_throw_type_error(env, NULL, "md5Lanes: expects (Uint32Array, Uint8Array[], boolean)");
     return NULL;
   }
@@ -240,7 +240,7 @@ static napi_value md5_lanes_js(napi_env env, napi_callback_info info) {
     ptrs[l] = (const uint8_t *)data;
     blocks[l] = len / 64;
   }
-  md5_lanes((uint32_t *)states, ptrs, blocks, n, vectors ? 1 : 0);
+  md5_lanes((uint32_t *)states, ptrs, blocks, n, side_by_side ? 1 : 0);
   return NULL;
 }
 

@@ -5,7 +5,7 @@ const INITIAL = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476] as const;
 /**
  * One stream's MD5, in a form the native code can advance several at a time:
  * MD5 is a serial chain, so one stream runs no faster than one core's chain,
- * but streams hashed together share the core's vector lanes (see md5Update).
+ * but streams hashed together share the core (see md5Update).
  * The state is four words and the bytes of an unfinished block.
  */
 export class Md5State {
@@ -18,10 +18,11 @@ export class Md5State {
 }
 
 /**
- * Advances each state by its data, the states side by side (vector lanes when
- * `vectors` and the CPU has them). A state appears at most once.
+ * Advances each state by its data, the states side by side (their chains
+ * interleaved, or vector lanes) unless `sideBySide` is false, the reference
+ * the tests hold side by side to. A state appears at most once.
  */
-export function md5Update(items: readonly { state: Md5State; data: Uint8Array }[], vectors = true): void {
+export function md5Update(items: readonly { state: Md5State; data: Uint8Array }[], sideBySide = true): void {
   if (new Set(items.map((i) => i.state)).size !== items.length) throw new Error('md5Update: a state appears twice');
   // First each state's unfinished block, where the data completes it; then the data's whole blocks.
   const heads: Md5State[] = [];
@@ -42,8 +43,8 @@ export function md5Update(items: readonly { state: Md5State; data: Uint8Array }[
     if (whole > 0) bodies.push({ state, blocks: data.subarray(offset, offset + whole) });
     if (offset + whole < data.length) rests.push({ state, rest: data.subarray(offset + whole) });
   }
-  advance(heads.map((state) => ({ state, blocks: state.partial })), vectors);
-  advance(bodies, vectors);
+  advance(heads.map((state) => ({ state, blocks: state.partial })), sideBySide);
+  advance(bodies, sideBySide);
   for (const { state, rest } of rests) {
     state.partial.set(rest, 0);
     state.partialLength = rest.length;
@@ -68,14 +69,14 @@ export function md5Digest(state: Md5State): Buffer {
 /** The native call takes at most 64 lanes. */
 const MAX_LANES = 64;
 
-function advance(lanes: readonly { state: Md5State; blocks: Uint8Array }[], vectors: boolean): void {
-  for (let i = 0; i < lanes.length; i += MAX_LANES) advanceAtOnce(lanes.slice(i, i + MAX_LANES), vectors);
+function advance(lanes: readonly { state: Md5State; blocks: Uint8Array }[], sideBySide: boolean): void {
+  for (let i = 0; i < lanes.length; i += MAX_LANES) advanceAtOnce(lanes.slice(i, i + MAX_LANES), sideBySide);
 }
 
-function advanceAtOnce(lanes: readonly { state: Md5State; blocks: Uint8Array }[], vectors: boolean): void {
+function advanceAtOnce(lanes: readonly { state: Md5State; blocks: Uint8Array }[], sideBySide: boolean): void {
   if (lanes.length === 0) return;
   const words = new Uint32Array(4 * lanes.length);
   lanes.forEach(({ state }, i) => words.set(state.words, 4 * i));
-  native.md5Lanes(words, lanes.map((l) => l.blocks), vectors);
+  native.md5Lanes(words, lanes.map((l) => l.blocks), sideBySide);
   lanes.forEach(({ state }, i) => state.words.set(words.subarray(4 * i, 4 * i + 4)));
 }

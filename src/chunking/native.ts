@@ -15,10 +15,11 @@ export interface NativeBinding {
   crcCombine(kind: 0 | 1 | 2, a: bigint, b: bigint, lengthB: bigint): bigint;
   /**
    * Advances MD5 states (4 words each, in order) over whole 64-byte blocks, one
-   * lane of data per state; side by side in vector lanes if `vectors` and the CPU has them.
+   * lane of data per state; side by side if `sideBySide` (chains interleaved,
+   * or vector lanes where the CPU has them), else one lane after another.
    */
-  md5Lanes(states: Uint32Array, data: Uint8Array[], vectors: boolean): void;
-  /** Whether md5Lanes can use vector lanes here. */
+  md5Lanes(states: Uint32Array, data: Uint8Array[], sideBySide: boolean): void;
+  /** Whether md5Lanes can use vector lanes (AVX-512VL) here, for five lanes or more. */
   md5Vectorized(): boolean;
   /**
    * The SHA-256 of each chunk of data ending at ends[i] (the first starts at 0)
