@@ -1,6 +1,7 @@
 import { WorkerJobError, WorkerPool } from '../compute/worker-pool.js';
 import type { ChunkKind } from './container-format.js';
 import { SlotPool } from '../compute/batch-buffers.js';
+import { Md5Placement } from './md5-placement.js';
 import { RECORD_HEADER_BYTES } from './container-format.js';
 import { CorruptRecordError, type AdmitResult, type EncodeResult, type StreamDigest, type VerifiedRecord } from './store-jobs.js';
 
@@ -24,7 +25,11 @@ export class StoreCompute {
   /** The span buffers of every read in the process, likewise. */
   readonly readSlots = new SlotPool(6, RECORD_HEADER_BYTES);
 
-  constructor(readonly pool: WorkerPool) {}
+  private readonly md5Workers: Md5Placement;
+
+  constructor(readonly pool: WorkerPool) {
+    this.md5Workers = new Md5Placement(pool.size);
+  }
 
   static create(size?: number): StoreCompute {
     return new StoreCompute(new WorkerPool(new URL('./store-worker.js', import.meta.url), size));
@@ -45,18 +50,21 @@ export class StoreCompute {
   }
 
   /**
-   * Feeds a stream's digest. MD5 and SHA-256 of one stream are pinned to
-   * different workers, so both run beside each other and beside the rest.
+   * Feeds a stream's digest. A stream's SHA-256 stays on one worker, chosen by
+   * its number; its MD5 on one the placement chooses, where it is hashed
+   * beside other streams' (see Md5Placement).
    * first: this is the stream's first update (a worker that lost the state of
    * a later one must say so).
    */
   digestUpdate(stream: number, algorithm: StreamDigest, data: Uint8Array, first: boolean): Promise<void> {
-    return this.pool.run<void>('digestUpdate', { stream, algorithm, data, first }, [], pinFor(stream, algorithm), data.byteLength * COST[algorithm]);
+    const worker = algorithm === 'md5' ? this.md5Workers.update(stream, first) : sha256Worker(stream);
+    return this.pool.run<void>('digestUpdate', { stream, algorithm, data, first }, [], worker, data.byteLength * COST[algorithm]);
   }
 
   /** first: no update was sent (an empty stream). */
   digestFinal(stream: number, algorithm: StreamDigest, first: boolean): Promise<Buffer> {
-    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm, final: true, first }, [], pinFor(stream, algorithm)).then(toBuffer);
+    const worker = algorithm === 'md5' ? this.md5Workers.final(stream) : sha256Worker(stream);
+    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm, final: true, first }, [], worker).then(toBuffer);
   }
 
   /** Compresses chunks of data into records in out (a shared buffer the caller owns). */
@@ -105,8 +113,9 @@ function rebuildCorrupt(err: unknown): never {
   throw err;
 }
 
-function pinFor(stream: number, algorithm: StreamDigest): number {
-  return algorithm === 'md5' ? stream : stream + 1;
+/** By stream number, as before the MD5s were packed: streams spread over the workers. */
+function sha256Worker(stream: number): number {
+  return stream + 1;
 }
 
 function toBuffer(u: Uint8Array): Buffer {

@@ -5,7 +5,6 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { FINGERPRINT_BYTES, fingerprintAll } from '../chunking/fingerprint.js';
-import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
 import { MAX_CHUNK_SIZE } from '../chunking/parameters.js';
 import { ChunkCodec, CodecError } from '../compute/codec.js';
 import { serveJobs, type JobResult } from '../compute/worker-host.js';
@@ -17,6 +16,7 @@ import {
   writeRecordHeader,
   xxh64,
 } from './container-format.js';
+import { Md5Rounds } from './md5-rounds.js';
 import {
   ADMIT_FIELDS,
   CorruptRecordError,
@@ -46,7 +46,7 @@ function fingerprints(job: FingerprintJob): JobResult {
 const sha256s = new Map<number, Hash>();
 
 function digestUpdate(job: DigestJob): JobResult | Promise<JobResult> {
-  if (job.algorithm === 'md5') return queueMd5(job);
+  if (job.algorithm === 'md5') return md5s.queue(job);
   let h = sha256s.get(job.stream);
   if (job.first) sha256s.set(job.stream, (h = createHash('sha256')));
   // A replaced worker has no state for a stream begun elsewhere: a digest of part of it would be wrong.
@@ -59,66 +59,8 @@ function digestUpdate(job: DigestJob): JobResult | Promise<JobResult> {
   return { value: null };
 }
 
-/** MD5 digests of whole streams (their ETags), by stream. */
-const md5States = new Map<number, Md5State>();
-
-interface Md5Work {
-  job: DigestJob;
-  resolve(result: JobResult): void;
-  reject(err: Error): void;
-}
-
-let md5Queue: Md5Work[] = [];
-
-/**
- * MD5 jobs wait for the messages that came with them: when several streams'
- * updates are queued (a saturated worker), they go through the vector lanes
- * together, for little more than the cost of one. Each stream's jobs still
- * run in the order they came.
- */
-function queueMd5(job: DigestJob): Promise<JobResult> {
-  return new Promise((resolve, reject) => {
-    if (md5Queue.push({ job, resolve, reject }) === 1) setImmediate(runMd5);
-  });
-}
-
-function runMd5(): void {
-  while (md5Queue.length > 0) {
-    // One job per stream in each round: the first of each, then the second...
-    const round: Md5Work[] = [];
-    const later: Md5Work[] = [];
-    const streams = new Set<number>();
-    for (const w of md5Queue) {
-      if (streams.has(w.job.stream)) later.push(w);
-      else {
-        streams.add(w.job.stream);
-        round.push(w);
-      }
-    }
-    md5Queue = later;
-    const ready: { w: Md5Work; state: Md5State }[] = [];
-    for (const w of round) {
-      if (w.job.first) md5States.set(w.job.stream, new Md5State());
-      const state = md5States.get(w.job.stream);
-      // A replaced worker has no state for a stream begun elsewhere: a digest of part of it would be wrong.
-      if (state) ready.push({ w, state });
-      else w.reject(new Error(`md5 state of stream ${w.job.stream} is lost`));
-    }
-    try {
-      md5Update(ready.flatMap(({ w, state }) => (w.job.data ? [{ state, data: w.job.data }] : [])));
-    } catch (err) {
-      for (const { w } of ready) w.reject(err as Error);
-      continue;
-    }
-    for (const { w, state } of ready) {
-      if (!w.job.final) w.resolve({ value: null });
-      else {
-        md5States.delete(w.job.stream);
-        w.resolve({ value: md5Digest(state) });
-      }
-    }
-  }
-}
+/** MD5 digests of whole streams (their ETags). */
+const md5s = new Md5Rounds();
 
 function encode(job: EncodeJob): JobResult {
   const n = job.chunks.length / 2;

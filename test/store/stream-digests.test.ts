@@ -36,6 +36,21 @@ t.test('many streams, their digest updates interleaved, each get their own MD5 a
   t.equal((await compute.digestFinal(empty, 'md5', true)).toString('hex'), 'd41d8cd98f00b204e9800998ecf8427e', 'an empty stream');
 });
 
+t.test('batch-sized updates of streams in flight together, packed and hashed a slice at a time', async (t) => {
+  const compute = StoreCompute.create(2);
+  t.teardown(() => compute.pool.close());
+  // Four parts' worth, as four batches each: larger than a round's slice, so their chains interleave mid-update.
+  const datas = Array.from({ length: 5 }, (_, i) => pseudoRandomBytes(`batches-${i}`, 4 * 4_194_304 - 1_000 * i));
+  const ids = datas.map(() => compute.newStream());
+  const results = await Promise.all(
+    datas.map(async (data, i) => {
+      for (let at = 0; at < data.length; at += 4_194_304) await compute.digestUpdate(ids[i]!, 'md5', data.subarray(at, at + 4_194_304), at === 0);
+      return compute.digestFinal(ids[i]!, 'md5', false);
+    }),
+  );
+  for (const [i, r] of results.entries()) t.equal(r.toString('hex'), hex('md5', datas[i]!), `stream ${i}`);
+});
+
 t.test('a worker without a stream\'s state refuses to digest part of it', async (t) => {
   const compute = StoreCompute.create(2);
   t.teardown(() => compute.pool.close());
