@@ -141,43 +141,27 @@ void md5_blocks(uint32_t state[4], const uint8_t *p, size_t blocks) {
 #define LANE_ADD(l) a##l += sa##l; b##l += sb##l; c##l += sc##l; d##l += sd##l; p##l += 64;
 #define LANE_OUT(l) st[4 * l] = a##l; st[4 * l + 1] = b##l; st[4 * l + 2] = c##l; st[4 * l + 3] = d##l; ptrs[l] = p##l;
 
-/* `count` blocks of each of K lanes; st holds their states one after another
- * and ptrs their data, both advanced. */
-static void md5_x2(uint32_t *st, const uint8_t **ptrs, size_t count) {
-  LANE_IN(0) LANE_IN(1)
-  for (size_t n = 0; n < count; n++) {
-    uint32_t w[16][2];
-    LANE_WORDS(0) LANE_WORDS(1)
-    LANE_SAVE(0) LANE_SAVE(1)
-    MD5_STEPS(F2, G2, H2, I2, w)
-    LANE_ADD(0) LANE_ADD(1)
-  }
-  LANE_OUT(0) LANE_OUT(1)
-}
+#define LANES2(M) M(0) M(1)
+#define LANES3(M) LANES2(M) M(2)
+#define LANES4(M) LANES3(M) M(3)
 
-static void md5_x3(uint32_t *st, const uint8_t **ptrs, size_t count) {
-  LANE_IN(0) LANE_IN(1) LANE_IN(2)
-  for (size_t n = 0; n < count; n++) {
-    uint32_t w[16][3];
-    LANE_WORDS(0) LANE_WORDS(1) LANE_WORDS(2)
-    LANE_SAVE(0) LANE_SAVE(1) LANE_SAVE(2)
-    MD5_STEPS(F3, G3, H3, I3, w)
-    LANE_ADD(0) LANE_ADD(1) LANE_ADD(2)
+/* md5_xK: `count` blocks of each of K lanes; st holds their states one after
+ * another and ptrs their data, both advanced. */
+#define MD5_INTERLEAVED(K)                                                     \
+  static void md5_x##K(uint32_t *st, const uint8_t **ptrs, size_t count) {     \
+    LANES##K(LANE_IN)                                                          \
+    for (size_t n = 0; n < count; n++) {                                       \
+      uint32_t w[16][K];                                                       \
+      LANES##K(LANE_WORDS)                                                     \
+      LANES##K(LANE_SAVE)                                                      \
+      MD5_STEPS(F##K, G##K, H##K, I##K, w)                                     \
+      LANES##K(LANE_ADD)                                                       \
+    }                                                                          \
+    LANES##K(LANE_OUT)                                                         \
   }
-  LANE_OUT(0) LANE_OUT(1) LANE_OUT(2)
-}
-
-static void md5_x4(uint32_t *st, const uint8_t **ptrs, size_t count) {
-  LANE_IN(0) LANE_IN(1) LANE_IN(2) LANE_IN(3)
-  for (size_t n = 0; n < count; n++) {
-    uint32_t w[16][4];
-    LANE_WORDS(0) LANE_WORDS(1) LANE_WORDS(2) LANE_WORDS(3)
-    LANE_SAVE(0) LANE_SAVE(1) LANE_SAVE(2) LANE_SAVE(3)
-    MD5_STEPS(F4, G4, H4, I4, w)
-    LANE_ADD(0) LANE_ADD(1) LANE_ADD(2) LANE_ADD(3)
-  }
-  LANE_OUT(0) LANE_OUT(1) LANE_OUT(2) LANE_OUT(3)
-}
+MD5_INTERLEAVED(2)
+MD5_INTERLEAVED(3)
+MD5_INTERLEAVED(4)
 
 /* Every lane with blocks left, up to four at a time, interleaved for as long
  * as the shortest of them lasts; then again with those left, until at most
