@@ -24,12 +24,15 @@ export interface KilledRun extends Acked {
 }
 
 /**
- * When the kill lands. "ready": killAfterMs after the child is ready. "collection":
+ * When the kill lands. "ready": `ms` after the child is ready. "first-ack": `ms`
+ * after it acknowledged its first object, so a round on a loaded host, where
+ * the child may take seconds to get going, still kills it mid-ingest with
+ * something acknowledged to check. "collection":
  * at the start of the child's second garbage collection, plus `fraction` of
  * how long its first one took, so the kill lands inside a collection (or just
  * after it) however fast or loaded the host is.
  */
-export type KillAt = { after: 'ready'; ms: number } | { after: 'collection'; fraction: number };
+export type KillAt = { after: 'ready' | 'first-ack'; ms: number } | { after: 'collection'; fraction: number };
 
 /**
  * Runs the crash child, SIGKILLs it at the moment `at` picks, and returns
@@ -51,7 +54,10 @@ export function runAndKill(dir: string, round: number, at: KillAt, mode: 'ingest
     const onLine = (line: string): void => {
       const [op, key, hash] = line.split(' ');
       if (op === 'READY' && at.after === 'ready') kill(at.ms);
-      if (op === 'PUT') acked.puts.set(key!, hash!);
+      if (op === 'PUT') {
+        acked.puts.set(key!, hash!);
+        if (at.after === 'first-ack') kill(at.ms);
+      }
       if (op === 'DELETING') acked.maybeDeleted.add(key!);
       if (op === 'DEL') {
         acked.deletes.add(key!);
