@@ -63,7 +63,7 @@ export class Metrics {
     });
     this.bytesIn = trafficCounter('cairn_bytes_in_total', 'Object bytes received since start, by unit.', (t) => t.bytesIn);
     this.bytesOut = trafficCounter('cairn_bytes_out_total', 'Object bytes sent since start, by unit.', (t) => t.bytesOut);
-    // A scrape reads each unit's figures once, not once per gauge: they sum the unit's containers table.
+    // A scrape reads each unit's figures once, not once per gauge: one consistent snapshot, a handful of reads each.
     const infoOf = (unit: string): UnitInfo => {
       if (!this.scraped) return units.info(unit);
       let info = this.scraped.get(unit);

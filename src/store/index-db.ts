@@ -110,6 +110,10 @@ const COUNTER_NAMES: (keyof Counters)[] = [
   'recipeStoredBytes',
 ];
 
+/** Counter rows for the containers table, apart from Counters: recounted at every open (see addContainers). */
+const CONTAINERS = 'containers';
+const CONTAINER_BYTES = 'containerBytes';
+
 const SCHEMA = `
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -317,7 +321,9 @@ export class IndexDb {
       deleteParts: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
       insertContainer: db.prepare('INSERT INTO containers (state, created_ms) VALUES (0, ?)'),
       sealContainer: db.prepare('UPDATE containers SET state = 1, bytes = ?, records = ?, sealed_ms = ? WHERE id = ?'),
-      deleteContainer: db.prepare('DELETE FROM containers WHERE id = ?'),
+      deleteContainer: db.prepare<[number], number>('DELETE FROM containers WHERE id = ? RETURNING bytes').pluck(),
+      containerBytes: db.prepare<[number], number>('SELECT bytes FROM containers WHERE id = ?').pluck(),
+      counter: db.prepare<[string], number>('SELECT value FROM counters WHERE name = ?').pluck(),
       containers: db.prepare<[], ContainerRowDb>('SELECT id, state, bytes, records, created_ms FROM containers ORDER BY id'),
       containerState: db.prepare<[number], number>('SELECT state FROM containers WHERE id = ?').pluck(),
       openContainers: db.prepare<[], ContainerRowDb>(
@@ -327,10 +333,13 @@ export class IndexDb {
         .prepare<[], Buffer>('SELECT fp FROM chunks WHERE container NOT IN (SELECT id FROM containers)')
         .pluck(),
       containerIdRange: db.prepare<[], { lo: number | null; hi: number | null }>('SELECT (SELECT min(id) FROM containers) AS lo, (SELECT max(id) FROM containers) AS hi'),
-      containerTotals: db.prepare<[], { n: number; bytes: number }>(
-        'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM containers',
+      countContainers: db.prepare(
+        `INSERT OR REPLACE INTO counters (name, value) VALUES
+           ('${CONTAINERS}', (SELECT count(*) FROM containers)),
+           ('${CONTAINER_BYTES}', (SELECT coalesce(sum(bytes), 0) FROM containers))`,
       ),
     };
+    this.s.countContainers.run();
   }
 
   close(): void {
@@ -534,12 +543,25 @@ export class IndexDb {
    * out again, over a file that held nothing committed.
    */
   createContainer(createdMs: number): number {
-    return this.relaxed(() => Number(this.s.insertContainer.run(createdMs).lastInsertRowid));
+    return this.relaxed(() =>
+      this.db.transaction(() => {
+        const id = Number(this.s.insertContainer.run(createdMs).lastInsertRowid);
+        this.addContainers(1, 0);
+        return id;
+      })(),
+    );
   }
 
   /** Needs no fsync: were it lost, start-up finds the sealed trailer and records it again. */
   sealContainer(id: number, bytes: number, records: number, sealedMs: number): void {
-    this.relaxed(() => this.s.sealContainer.run(bytes, records, sealedMs, id));
+    this.relaxed(() =>
+      this.db.transaction(() => {
+        const before = this.s.containerBytes.get(id);
+        if (before === undefined) return;
+        this.s.sealContainer.run(bytes, records, sealedMs, id);
+        this.addContainers(0, bytes - before);
+      })(),
+    );
   }
 
   /** Runs fn without fsync at its commit: for rows whose loss a later durable commit or start-up repairs, or that WalSync makes durable. */
@@ -553,7 +575,24 @@ export class IndexDb {
   }
 
   deleteContainer(id: number): void {
-    this.s.deleteContainer.run(id);
+    this.db.transaction(() => this.dropContainerRow(id))();
+  }
+
+  /** Inside a transaction: a container's row goes, and with it its share of the totals. */
+  private dropContainerRow(id: number): void {
+    const bytes = this.s.deleteContainer.get(id);
+    if (bytes !== undefined) this.addContainers(-1, -bytes);
+  }
+
+  /**
+   * The containers' count and bytes, kept beside their rows like the other
+   * counters, so that full statistics do not sum a table that grows with the
+   * unit. Counted again from the rows at every open: a build from before these
+   * counters may have added or removed containers without them.
+   */
+  private addContainers(count: number, bytes: number): void {
+    if (count !== 0) this.s.addCounter.run(count, CONTAINERS);
+    if (bytes !== 0) this.s.addCounter.run(bytes, CONTAINER_BYTES);
   }
 
   /**
@@ -596,7 +635,7 @@ export class IndexDb {
       }
       this.removeRows(left);
       this.s.deleteChunksOfContainer.run(id);
-      this.s.deleteContainer.run(id);
+      this.dropContainerRow(id);
       return { moved, removed: left.length };
     }).immediate();
   }
@@ -680,9 +719,9 @@ export class IndexDb {
     return this.s.orphanChunks.all();
   }
 
+  /** The containers and their sealed bytes (an open container counts none until it is sealed). */
   containerTotals(): { count: number; bytes: number } {
-    const r = this.s.containerTotals.get()!;
-    return { count: r.n, bytes: r.bytes };
+    return { count: this.s.counter.get(CONTAINERS) ?? 0, bytes: this.s.counter.get(CONTAINER_BYTES) ?? 0 };
   }
 
   private add(name: keyof Counters, delta: number): void {

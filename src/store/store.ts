@@ -355,9 +355,8 @@ export class ChunkStore {
   }
 
   /**
-   * Sums the containers table: a scan that grows with the unit (about 7 ms a
-   * request at 250,000 containers, a TB of them). For figures a request needs,
-   * use usage().
+   * Every figure of the unit, from the counters (the containers' among them)
+   * and the open containers' bytes. For figures a request needs, use usage().
    */
   stats(): StoreStats {
     this.checkOpen();

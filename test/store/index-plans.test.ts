@@ -22,7 +22,7 @@ const WHOLE_TABLE: Record<string, string> = {
   containers: 'opening the unit, verify and garbage collection',
   openContainers: 'recovery at open',
   orphanChunks: 'verify',
-  containerTotals: 'full statistics: admin API and metrics, never a data request (see ChunkStore.usage)',
+  countContainers: 'opening the unit: the containers counted into their counters once',
 };
 
 t.test('no statement walks a whole table unless it is named with its reason', async (t) => {
