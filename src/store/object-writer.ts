@@ -18,6 +18,7 @@ import type { EdgeBytes, EdgeCapture } from './part-edges.js';
 import { RecipeBuilder } from './recipe-builder.js';
 import type { EncodeResult, StreamDigest } from './store-jobs.js';
 import type { StoreContext } from './store-context.js';
+import { HERE_BYTES } from './store-compute.js';
 
 /** What a stream became once every chunk is stored, before the commit. */
 export interface IngestResult {
@@ -131,11 +132,18 @@ export class ObjectWriter {
     await this.buffers.waitForRoom();
     const batcher = new ChunkBatcher(this.ctx.cutter, this.buffers.allocate, this.ctx.settings.batchSize);
     const size = isPushSource(source) ? await this.takeAll(source, batcher, sizeLimit) : await this.readAll(source, batcher, sizeLimit);
-    for (const batch of batcher.finish()) this.submit(batch);
+    const last = batcher.finish();
+    const whole = last[0]?.data ?? new Uint8Array(0);
+    // A stream that is one small batch in all (most of a backup's metadata) has
+    // its digests taken here, as its other jobs are (see HERE_BYTES).
+    const small = !this.digestsOpen && last.length <= 1 && whole.byteLength <= HERE_BYTES;
+    for (const batch of last) this.submit(batch, [], !small);
     // The rest is a stream's tail, which a client waits out before it sends its
     // next part: its steps run beside each other rather than one after another.
     // A worker takes one stream's digest jobs in order, so the final can go now.
-    const digests = Promise.all(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, !this.digestsOpen)));
+    const digests = small
+      ? Promise.resolve(this.ctx.compute.digestsHere(whole, this.digests))
+      : Promise.all(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, !this.digestsOpen)));
     this.digestsOpen = false;
     this.track(digests);
     await this.classifyTail;
@@ -351,12 +359,13 @@ export class ObjectWriter {
     await this.appender.release();
   }
 
-  private submit(batch: ChunkBatch, stored: readonly StoredRun[] = []): void {
+  /** feedDigests: false where the stream's digests are taken otherwise (a small stream's, at once). */
+  private submit(batch: ChunkBatch, stored: readonly StoredRun[] = [], feedDigests = true): void {
     const { compute } = this.ctx;
     if (this.failure) throw this.failure;
     const fps = compute.fingerprints(batch.data, batch.cuts);
-    const digested = Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen)));
-    this.digestsOpen = this.digests.length > 0;
+    const digested = feedDigests ? Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen))) : Promise.resolve();
+    if (feedDigests) this.digestsOpen = this.digests.length > 0;
     const classified = this.classifyTail.then(async () => this.classify(batch, await fps, stored));
     this.classifyTail = classified;
     const written = this.enqueueWrite(classified);

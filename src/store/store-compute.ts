@@ -4,6 +4,10 @@ import { SlotPool } from '../compute/batch-buffers.js';
 import { Md5Placement } from './md5-placement.js';
 import { RECORD_HEADER_BYTES } from './container-format.js';
 import { CorruptRecordError, type AdmitResult, type EncodeResult, type StreamDigest, type VerifiedRecord } from './store-jobs.js';
+import { createHash } from 'node:crypto';
+import { fingerprintAll } from '../chunking/fingerprint.js';
+import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
+import { encodeRecords } from './record-encoding.js';
 
 export { CorruptRecordError };
 
@@ -15,6 +19,15 @@ export { CorruptRecordError };
  * decoding runs at about OpenSSL's SHA-256 rate.
  */
 const COST = { fingerprints: 1, md5: 3.9, sha256: 2, compress: 5, decompress: 2 } as const;
+
+/**
+ * Jobs on at most this many bytes run on the calling thread. A small object's
+ * work is tens of microseconds (16 KiB: a SHA-256 of a few microseconds, an
+ * MD5 of twenty, a compression of thirty); a trip to a worker and back costs
+ * about as much again in messages and wake-ups on both threads, and a small
+ * put made four of them (fingerprints, MD5, compression, the MD5's final).
+ */
+export const HERE_BYTES = 64 * 1024;
 
 /** The store's view of its worker threads: one typed method per job. */
 export class StoreCompute {
@@ -41,6 +54,7 @@ export class StoreCompute {
   }
 
   fingerprints(data: Uint8Array, cuts: Uint32Array): Promise<Buffer> {
+    if (data.byteLength <= HERE_BYTES) return here(() => fingerprintAll(data, cuts));
     return this.pool.run<Uint8Array>('fingerprints', { data, cuts }, [], undefined, data.byteLength * COST.fingerprints).then(toBuffer);
   }
 
@@ -61,6 +75,20 @@ export class StoreCompute {
     return this.pool.run<void>('digestUpdate', { stream, algorithm, data, first }, [], worker, data.byteLength * COST[algorithm]);
   }
 
+  /**
+   * The digests of a whole stream held in one small piece (at most HERE_BYTES),
+   * on this thread: no worker keeps state for it, and no final is owed.
+   */
+  digestsHere(data: Uint8Array, algorithms: readonly StreamDigest[]): Buffer[] {
+    if (data.byteLength > HERE_BYTES) throw new RangeError(`digestsHere: ${data.byteLength} bytes is not a small stream`);
+    return algorithms.map((a) => {
+      if (a === 'sha256') return createHash('sha256').update(data).digest();
+      const state = new Md5State();
+      md5Update([{ state, data }]);
+      return md5Digest(state);
+    });
+  }
+
   /** first: no update was sent (an empty stream). */
   digestFinal(stream: number, algorithm: StreamDigest, first: boolean): Promise<Buffer> {
     const worker = algorithm === 'md5' ? this.md5Workers.final(stream) : sha256Worker(stream);
@@ -78,6 +106,7 @@ export class StoreCompute {
   ): Promise<EncodeResult> {
     let bytes = 0;
     for (let i = 1; i < chunks.length; i += 2) bytes += chunks[i]!;
+    if (bytes <= HERE_BYTES) return here(() => encodeRecords({ data, chunks, fingerprints, kind, level, out }));
     return this.pool.run<EncodeResult>('encode', { data, chunks, fingerprints, kind, level, out }, [], undefined, bytes * COST.compress);
   }
 
@@ -116,6 +145,15 @@ function rebuildCorrupt(err: unknown): never {
 /** By stream number, as before the MD5s were packed: streams spread over the workers. */
 function sha256Worker(stream: number): number {
   return stream + 1;
+}
+
+/** A small job's result, or its error, as the worker's would come: a promise. */
+function here<T>(job: () => T): Promise<T> {
+  try {
+    return Promise.resolve(job());
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
 }
 
 function toBuffer(u: Uint8Array): Buffer {

@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { FINGERPRINT_BYTES, fingerprintAll } from '../chunking/fingerprint.js';
 import { MAX_CHUNK_SIZE } from '../chunking/parameters.js';
-import { ChunkCodec, CodecError } from '../compute/codec.js';
+import { CodecError } from '../compute/codec.js';
 import { serveJobs, type JobResult } from '../compute/worker-host.js';
 import {
   ChunkKind,
@@ -17,6 +17,7 @@ import {
   xxh64,
 } from './container-format.js';
 import { Md5Rounds } from './md5-rounds.js';
+import { codecAt, encodeRecords } from './record-encoding.js';
 import {
   ADMIT_FIELDS,
   CorruptRecordError,
@@ -24,19 +25,12 @@ import {
   type AdmitResult,
   type DecodeJob,
   type EncodeJob,
-  type EncodeResult,
   type FingerprintJob,
   type DigestJob,
   type VerifyJob,
   type VerifiedRecord,
 } from './store-jobs.js';
 
-const codecs = new Map<number, ChunkCodec>();
-function codecAt(level: number): ChunkCodec {
-  let c = codecs.get(level);
-  if (!c) codecs.set(level, (c = new ChunkCodec(level)));
-  return c;
-}
 function fingerprints(job: FingerprintJob): JobResult {
   const out = fingerprintAll(job.data, job.cuts);
   return { value: out, transfer: [out.buffer as ArrayBuffer] };
@@ -63,33 +57,8 @@ function digestUpdate(job: DigestJob): JobResult | Promise<JobResult> {
 const md5s = new Md5Rounds();
 
 function encode(job: EncodeJob): JobResult {
-  const n = job.chunks.length / 2;
-  const out = Buffer.from(job.out.buffer, job.out.byteOffset, job.out.byteLength);
-  const storedLengths = new Uint32Array(n);
-  const codecIds = new Uint8Array(n);
-  const codec = codecAt(job.level);
-  const fps = Buffer.from(job.fingerprints.buffer, job.fingerprints.byteOffset, job.fingerprints.byteLength);
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    const start = job.chunks[2 * i]!;
-    const raw = job.data.subarray(start, start + job.chunks[2 * i + 1]!);
-    const payloadAt = o + RECORD_HEADER_BYTES;
-    if (payloadAt + raw.length > out.length) throw new Error('encode: output buffer too small');
-    const { codec: used, length } = codec.encodeInto(raw, out, payloadAt);
-    writeRecordHeader(out, o, {
-      kind: job.kind,
-      codec: used,
-      rawLength: raw.length,
-      storedLength: length,
-      fingerprint: fps.subarray(i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES),
-      payloadChecksum: xxh64(out.subarray(payloadAt, payloadAt + length)),
-    });
-    storedLengths[i] = length;
-    codecIds[i] = used;
-    o = payloadAt + length;
-  }
-  const value: EncodeResult = { length: o, storedLengths, codecs: codecIds };
-  return { value, transfer: [storedLengths.buffer, codecIds.buffer] };
+  const value = encodeRecords(job);
+  return { value, transfer: [value.storedLengths.buffer as ArrayBuffer, value.codecs.buffer as ArrayBuffer] };
 }
 
 /**
