@@ -20,6 +20,10 @@ t.test('bad input never stores anything', async (t) => {
   const Bucket = 'hostile';
   await s3.send(new CreateBucketCommand({ Bucket }));
   await s3.send(new PutObjectCommand({ Bucket, Key: 'keep', Body: 'kept' }));
+  // The raw requests below give the server 3 s to answer. A worker's first job waits for it to
+  // load its modules: about 0.1 s, but seconds under the test runner's loader hooks. A small
+  // put like the one above runs no job on a worker (see HERE_BYTES); this one does.
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'warm', Body: pseudoRandomBytes('warm', 300_000) }));
   const unit = s.server.units.unit(Bucket);
   const before = unit.store.stats();
   const data = pseudoRandomBytes('hostile', 200_000);
