@@ -137,7 +137,7 @@ export class ObjectWriter {
     // A stream that is one small batch in all (most of a backup's metadata) has
     // its digests taken here, as its other jobs are (see HERE_BYTES).
     const small = !this.digestsOpen && last.length <= 1 && whole.byteLength <= HERE_BYTES;
-    for (const batch of last) this.submit(batch, [], !small);
+    for (const batch of last) this.submit(batch, [], small);
     // The rest is a stream's tail, which a client waits out before it sends its
     // next part: its steps run beside each other rather than one after another.
     // A worker takes one stream's digest jobs in order, so the final can go now.
@@ -359,14 +359,14 @@ export class ObjectWriter {
     await this.appender.release();
   }
 
-  /** feedDigests: false where the stream's digests are taken otherwise (a small stream's, at once). */
-  private submit(batch: ChunkBatch, stored: readonly StoredRun[] = [], feedDigests = true): void {
+  /** here: the whole stream is this small batch; its jobs run on this thread, and its digests are taken apart. */
+  private submit(batch: ChunkBatch, stored: readonly StoredRun[] = [], here = false): void {
     const { compute } = this.ctx;
     if (this.failure) throw this.failure;
-    const fps = compute.fingerprints(batch.data, batch.cuts);
-    const digested = feedDigests ? Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen))) : Promise.resolve();
-    if (feedDigests) this.digestsOpen = this.digests.length > 0;
-    const classified = this.classifyTail.then(async () => this.classify(batch, await fps, stored));
+    const fps = compute.fingerprints(batch.data, batch.cuts, here);
+    const digested = here ? Promise.resolve() : Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen)));
+    if (!here) this.digestsOpen = this.digests.length > 0;
+    const classified = this.classifyTail.then(async () => this.classify(batch, await fps, stored, here));
     this.classifyTail = classified;
     const written = this.enqueueWrite(classified);
     // The buffer goes back once the batch has left the pipeline: no worker reads
@@ -404,7 +404,7 @@ export class ObjectWriter {
     this.buffers.fail(err);
   }
 
-  private classify(batch: ChunkBatch, fps: Buffer, stored: readonly StoredRun[]): Classified {
+  private classify(batch: ChunkBatch, fps: Buffer, stored: readonly StoredRun[], here: boolean): Classified {
     if (this.failure) throw this.failure;
     this.edges?.take(batch, fps);
     const n = batch.cuts.length;
@@ -442,6 +442,7 @@ export class ObjectWriter {
         ChunkKind.Data,
         this.ctx.settings.compressionLevel,
         out,
+        here,
       );
     }
     return { encoded, out, rawLengths, fingerprints: newFps, nodes: this.takeNodes() };

@@ -21,11 +21,12 @@ export { CorruptRecordError };
 const COST = { fingerprints: 1, md5: 3.9, sha256: 2, compress: 5, decompress: 2 } as const;
 
 /**
- * Jobs on at most this many bytes run on the calling thread. A small object's
- * work is tens of microseconds (16 KiB: a SHA-256 of a few microseconds, an
- * MD5 of twenty, a compression of thirty); a trip to a worker and back costs
- * about as much again in messages and wake-ups on both threads, and a small
- * put made four of them (fingerprints, MD5, compression, the MD5's final).
+ * A stream of at most this many bytes has its jobs run on the calling thread
+ * (`here`). A small object's work is tens of microseconds (16 KiB: a SHA-256
+ * of a few microseconds, an MD5 of twenty, a compression of thirty); a trip to
+ * a worker and back costs about as much again in messages and wake-ups on both
+ * threads, and a small put made four of them (fingerprints, MD5, compression,
+ * the MD5's final).
  */
 export const HERE_BYTES = 64 * 1024;
 
@@ -53,8 +54,9 @@ export class StoreCompute {
     return (StoreCompute.sharedInstance ??= StoreCompute.create());
   }
 
-  fingerprints(data: Uint8Array, cuts: Uint32Array): Promise<Buffer> {
-    if (data.byteLength <= HERE_BYTES) return here(() => fingerprintAll(data, cuts));
+  /** here: on this thread (a small stream's, at most HERE_BYTES). */
+  fingerprints(data: Uint8Array, cuts: Uint32Array, here = false): Promise<Buffer> {
+    if (here) return onThisThread(data.byteLength, () => fingerprintAll(data, cuts));
     return this.pool.run<Uint8Array>('fingerprints', { data, cuts }, [], undefined, data.byteLength * COST.fingerprints).then(toBuffer);
   }
 
@@ -103,10 +105,11 @@ export class StoreCompute {
     kind: ChunkKind,
     level: number,
     out: Uint8Array,
+    here = false,
   ): Promise<EncodeResult> {
     let bytes = 0;
     for (let i = 1; i < chunks.length; i += 2) bytes += chunks[i]!;
-    if (bytes <= HERE_BYTES) return here(() => encodeRecords({ data, chunks, fingerprints, kind, level, out }));
+    if (here) return onThisThread(bytes, () => encodeRecords({ data, chunks, fingerprints, kind, level, out }));
     return this.pool.run<EncodeResult>('encode', { data, chunks, fingerprints, kind, level, out }, [], undefined, bytes * COST.compress);
   }
 
@@ -148,8 +151,9 @@ function sha256Worker(stream: number): number {
 }
 
 /** A small job's result, or its error, as the worker's would come: a promise. */
-function here<T>(job: () => T): Promise<T> {
+function onThisThread<T>(bytes: number, job: () => T): Promise<T> {
   try {
+    if (bytes > HERE_BYTES) throw new RangeError(`${bytes} bytes is not a small stream's job`);
     return Promise.resolve(job());
   } catch (err) {
     return Promise.reject(err as Error);

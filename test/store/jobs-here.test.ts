@@ -15,8 +15,8 @@ function cutsOf(length: number, size: number): { ends: Uint32Array; spans: Uint3
 
 const outFor = (compute: StoreCompute, bytes: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(compute.slots.outputFor(bytes, 1024)));
 
-// Jobs on at most HERE_BYTES run on the calling thread: they must give exactly
-// what a worker gives for the same bytes.
+// A small stream's jobs (at most HERE_BYTES) run on the calling thread: they
+// must give exactly what a worker gives for the same bytes.
 t.test('small jobs run here and give what a worker gives', async (t) => {
   const compute = StoreCompute.create(2);
   t.teardown(() => compute.pool.close());
@@ -27,7 +27,7 @@ t.test('small jobs run here and give what a worker gives', async (t) => {
   const s = cutsOf(small.length, 6_000);
   const l = cutsOf(large.length, 6_000);
 
-  const fpsHere = await compute.fingerprints(small, s.ends);
+  const fpsHere = await compute.fingerprints(small, s.ends, true);
   const fpsThere = await compute.fingerprints(large, l.ends);
   t.ok(fpsHere.equals(fingerprintAll(small, s.ends)), 'fingerprints here');
   t.ok(fpsHere.equals(fpsThere.subarray(0, fpsHere.length)), 'the same fingerprints from a worker');
@@ -35,13 +35,14 @@ t.test('small jobs run here and give what a worker gives', async (t) => {
   const outHere = outFor(compute, small.length);
   const outThere = outFor(compute, large.length);
   for (const level of [1, 3]) {
-    const here = await compute.encode(small, s.spans, fpsHere, ChunkKind.Data, level, outHere);
+    const here = await compute.encode(small, s.spans, fpsHere, ChunkKind.Data, level, outHere, true);
     const there = await compute.encode(large, l.spans, fpsThere, ChunkKind.Data, level, outThere);
     t.same([...here.storedLengths], [...there.storedLengths].slice(0, here.storedLengths.length), `level ${level}: the same stored lengths`);
     t.same([...here.codecs], [...there.codecs].slice(0, here.codecs.length), `level ${level}: the same codecs`);
     t.ok(Buffer.from(outHere.subarray(0, here.length)).equals(Buffer.from(outThere.subarray(0, here.length))), `level ${level}: the same records, byte for byte`);
   }
-  await t.rejects(compute.encode(small, s.spans, fpsHere, ChunkKind.Data, 1, new Uint8Array(100)), /output buffer too small/, 'a failure here is a rejection, as from a worker');
+  await t.rejects(compute.encode(small, s.spans, fpsHere, ChunkKind.Data, 1, new Uint8Array(100), true), /output buffer too small/, 'a failure here is a rejection, as from a worker');
+  await t.rejects(compute.fingerprints(large, l.ends, true), RangeError, 'only a small stream\'s jobs run here');
 });
 
 t.test("a small stream's digests, taken here, match a worker's and node:crypto's", async (t) => {
