@@ -5,8 +5,6 @@ import { BatchBuffers } from '../compute/batch-buffers.js';
 import {
   ChunkKind,
   RECORD_HEADER_BYTES,
-  writeRecordHeader,
-  xxh64,
   type RecordEntry,
 } from './container-format.js';
 import { EntityTooLargeError } from './errors.js';
@@ -16,6 +14,7 @@ import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
 import type { EdgeBytes, EdgeCapture } from './part-edges.js';
 import { RecipeBuilder } from './recipe-builder.js';
+import { writeRecord } from './record-encoding.js';
 import type { EncodeResult, StreamDigest } from './store-jobs.js';
 import type { StoreContext } from './store-context.js';
 import { HERE_BYTES } from './store-compute.js';
@@ -472,16 +471,7 @@ export class ObjectWriter {
     if (!this.isKnown(fp, 0, key)) {
       this.inflight.add(key);
       const records = Buffer.allocUnsafe(RECORD_HEADER_BYTES + node.length);
-      const { codec, length } = this.ctx.nodeCodec.encodeInto(node, records, RECORD_HEADER_BYTES);
-      const payload = records.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + length);
-      writeRecordHeader(records, 0, {
-        kind: ChunkKind.Recipe,
-        codec,
-        rawLength: node.length,
-        storedLength: length,
-        fingerprint: fp,
-        payloadChecksum: xxh64(payload),
-      });
+      const { codec, length } = writeRecord(records, 0, node, ChunkKind.Recipe, fp, this.ctx.nodeCodec);
       this.pendingNodes.push({
         records: records.subarray(0, RECORD_HEADER_BYTES + length),
         entries: [{ fingerprint: fp, offset: 0, rawLength: node.length, storedLength: length, kind: ChunkKind.Recipe, codec }],

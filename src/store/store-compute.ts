@@ -82,7 +82,7 @@ export class StoreCompute {
    * on this thread: no worker keeps state for it, and no final is owed.
    */
   digestsHere(data: Uint8Array, algorithms: readonly StreamDigest[]): Buffer[] {
-    if (data.byteLength > HERE_BYTES) throw new RangeError(`digestsHere: ${data.byteLength} bytes is not a small stream`);
+    smallEnough(data.byteLength);
     return algorithms.map((a) => {
       if (a === 'sha256') return createHash('sha256').update(data).digest();
       const state = new Md5State();
@@ -153,11 +153,16 @@ function sha256Worker(stream: number): number {
 /** A small job's result, or its error, as the worker's would come: a promise. */
 function onThisThread<T>(bytes: number, job: () => T): Promise<T> {
   try {
-    if (bytes > HERE_BYTES) throw new RangeError(`${bytes} bytes is not a small stream's job`);
+    smallEnough(bytes);
     return Promise.resolve(job());
   } catch (err) {
     return Promise.reject(err as Error);
   }
+}
+
+/** Only a small stream's work runs on the calling thread: a larger one would hold the event loop. */
+function smallEnough(bytes: number): void {
+  if (bytes > HERE_BYTES) throw new RangeError(`${bytes} bytes is more than a small stream's ${HERE_BYTES}`);
 }
 
 function toBuffer(u: Uint8Array): Buffer {
