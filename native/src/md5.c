@@ -7,6 +7,7 @@
  * step, cost a little more than one. Padding and partial blocks are the
  * caller's (src/chunking/md5.ts). */
 #include "md5.h"
+#include "md5_steps.h"
 
 #include <string.h>
 
@@ -14,85 +15,6 @@
 #include <immintrin.h>
 #define CAIRN_MD5_X86 1
 #endif
-
-/* The 64 steps, for the scalar and the vector loop alike: round function,
- * the registers in turn, message word, constant, rotation. */
-#define MD5_STEPS(RF, RG, RH, RI, M) \
-  RF(a, b, c, d, M[0], 0xd76aa478u, 7) \
-  RF(d, a, b, c, M[1], 0xe8c7b756u, 12) \
-  RF(c, d, a, b, M[2], 0x242070dbu, 17) \
-  RF(b, c, d, a, M[3], 0xc1bdceeeu, 22) \
-  RF(a, b, c, d, M[4], 0xf57c0fafu, 7) \
-  RF(d, a, b, c, M[5], 0x4787c62au, 12) \
-  RF(c, d, a, b, M[6], 0xa8304613u, 17) \
-  RF(b, c, d, a, M[7], 0xfd469501u, 22) \
-  RF(a, b, c, d, M[8], 0x698098d8u, 7) \
-  RF(d, a, b, c, M[9], 0x8b44f7afu, 12) \
-  RF(c, d, a, b, M[10], 0xffff5bb1u, 17) \
-  RF(b, c, d, a, M[11], 0x895cd7beu, 22) \
-  RF(a, b, c, d, M[12], 0x6b901122u, 7) \
-  RF(d, a, b, c, M[13], 0xfd987193u, 12) \
-  RF(c, d, a, b, M[14], 0xa679438eu, 17) \
-  RF(b, c, d, a, M[15], 0x49b40821u, 22) \
-  RG(a, b, c, d, M[1], 0xf61e2562u, 5) \
-  RG(d, a, b, c, M[6], 0xc040b340u, 9) \
-  RG(c, d, a, b, M[11], 0x265e5a51u, 14) \
-  RG(b, c, d, a, M[0], 0xe9b6c7aau, 20) \
-  RG(a, b, c, d, M[5], 0xd62f105du, 5) \
-  RG(d, a, b, c, M[10], 0x02441453u, 9) \
-  RG(c, d, a, b, M[15], 0xd8a1e681u, 14) \
-  RG(b, c, d, a, M[4], 0xe7d3fbc8u, 20) \
-  RG(a, b, c, d, M[9], 0x21e1cde6u, 5) \
-  RG(d, a, b, c, M[14], 0xc33707d6u, 9) \
-  RG(c, d, a, b, M[3], 0xf4d50d87u, 14) \
-  RG(b, c, d, a, M[8], 0x455a14edu, 20) \
-  RG(a, b, c, d, M[13], 0xa9e3e905u, 5) \
-  RG(d, a, b, c, M[2], 0xfcefa3f8u, 9) \
-  RG(c, d, a, b, M[7], 0x676f02d9u, 14) \
-  RG(b, c, d, a, M[12], 0x8d2a4c8au, 20) \
-  RH(a, b, c, d, M[5], 0xfffa3942u, 4) \
-  RH(d, a, b, c, M[8], 0x8771f681u, 11) \
-  RH(c, d, a, b, M[11], 0x6d9d6122u, 16) \
-  RH(b, c, d, a, M[14], 0xfde5380cu, 23) \
-  RH(a, b, c, d, M[1], 0xa4beea44u, 4) \
-  RH(d, a, b, c, M[4], 0x4bdecfa9u, 11) \
-  RH(c, d, a, b, M[7], 0xf6bb4b60u, 16) \
-  RH(b, c, d, a, M[10], 0xbebfbc70u, 23) \
-  RH(a, b, c, d, M[13], 0x289b7ec6u, 4) \
-  RH(d, a, b, c, M[0], 0xeaa127fau, 11) \
-  RH(c, d, a, b, M[3], 0xd4ef3085u, 16) \
-  RH(b, c, d, a, M[6], 0x04881d05u, 23) \
-  RH(a, b, c, d, M[9], 0xd9d4d039u, 4) \
-  RH(d, a, b, c, M[12], 0xe6db99e5u, 11) \
-  RH(c, d, a, b, M[15], 0x1fa27cf8u, 16) \
-  RH(b, c, d, a, M[2], 0xc4ac5665u, 23) \
-  RI(a, b, c, d, M[0], 0xf4292244u, 6) \
-  RI(d, a, b, c, M[7], 0x432aff97u, 10) \
-  RI(c, d, a, b, M[14], 0xab9423a7u, 15) \
-  RI(b, c, d, a, M[5], 0xfc93a039u, 21) \
-  RI(a, b, c, d, M[12], 0x655b59c3u, 6) \
-  RI(d, a, b, c, M[3], 0x8f0ccc92u, 10) \
-  RI(c, d, a, b, M[10], 0xffeff47du, 15) \
-  RI(b, c, d, a, M[1], 0x85845dd1u, 21) \
-  RI(a, b, c, d, M[8], 0x6fa87e4fu, 6) \
-  RI(d, a, b, c, M[15], 0xfe2ce6e0u, 10) \
-  RI(c, d, a, b, M[6], 0xa3014314u, 15) \
-  RI(b, c, d, a, M[13], 0x4e0811a1u, 21) \
-  RI(a, b, c, d, M[4], 0xf7537e82u, 6) \
-  RI(d, a, b, c, M[11], 0xbd3af235u, 10) \
-  RI(c, d, a, b, M[2], 0x2ad7d2bbu, 15) \
-  RI(b, c, d, a, M[9], 0xeb86d391u, 21)
-
-static inline uint32_t rol32(uint32_t x, int s) { return (x << s) | (x >> (32 - s)); }
-
-/* In each step a + m + k does not depend on the previous step, only the
- * function of b, c and d does: the empty asm keeps the compiler from folding
- * that sum into the chain (one add more on the critical path costs 20%). */
-#define PIN(x) __asm__("" : "+r"(x))
-#define SF(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += ((c ^ d) & b) ^ d; a = rol32(a, s) + b; }
-#define SG(a, b, c, d, m, k, s) { a += (m) + (k); a += ~d & c; PIN(a); a += d & b; a = rol32(a, s) + b; }
-#define SH(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += (c ^ d) ^ b; a = rol32(a, s) + b; }
-#define SI(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += c ^ (b | ~d); a = rol32(a, s) + b; }
 
 void md5_blocks(uint32_t state[4], const uint8_t *p, size_t blocks) {
   uint32_t a = state[0], b = state[1], c = state[2], d = state[3];

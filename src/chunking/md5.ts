@@ -51,6 +51,32 @@ export function md5Update(items: readonly { state: Md5State; data: Uint8Array }[
   }
 }
 
+/**
+ * Advances one state by data, its whole blocks through `body` (which must
+ * advance state.words over them, and is called even when there are none): for
+ * work that rides along with the chain (see md5-fingerprints.ts).
+ */
+export function md5UpdateWith(state: Md5State, data: Uint8Array, body: (words: Uint32Array, blocks: Uint8Array) => void): void {
+  state.length += data.length;
+  let offset = 0;
+  if (state.partialLength > 0) {
+    offset = Math.min(64 - state.partialLength, data.length);
+    state.partial.set(data.subarray(0, offset), state.partialLength);
+    state.partialLength += offset;
+    if (state.partialLength === 64) {
+      state.partialLength = 0;
+      advance([{ state, blocks: state.partial }], false);
+    }
+  }
+  const whole = (data.length - offset) & ~63;
+  body(state.words, data.subarray(offset, offset + whole));
+  const rest = data.subarray(offset + whole);
+  if (rest.length > 0) {
+    state.partial.set(rest, 0);
+    state.partialLength = rest.length;
+  }
+}
+
 /** The digest of everything hashed (the state is spent). */
 export function md5Digest(state: Md5State): Buffer {
   const tail = new Uint8Array(state.partialLength < 56 ? 64 : 128);

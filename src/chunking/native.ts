@@ -28,6 +28,15 @@ export interface NativeBinding {
    * how many chunks at once, for tests.
    */
   sha256Chunks(data: Uint8Array, ends: Uint32Array, out: Uint8Array, lanes?: number): boolean;
+  /**
+   * Advances an MD5 state (4 words) over whole 64-byte blocks and, in the same
+   * pass, the SHA-256 fingerprints of the chunks of data ending at ends[i] as
+   * far as byte `limit` of data, into out (32 bytes each). cursor (10 words,
+   * zeros to begin) carries the fingerprints' progress from call to call.
+   * False, with nothing touched, when the CPU lacks the SHA extensions. See
+   * native/src/md5_fingerprints.h.
+   */
+  md5Fingerprints(md5: Uint32Array, md5Blocks: Uint8Array, data: Uint8Array, ends: Uint32Array, cursor: Uint32Array, limit: number, out: Uint8Array): boolean;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,4 +1,5 @@
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
+import { FingerprintCursor } from '../chunking/md5-fingerprints.js';
 import type { JobResult } from '../compute/worker-host.js';
 import type { DigestJob } from './store-jobs.js';
 
@@ -15,6 +16,8 @@ interface Md5Work {
   /** Bytes of the job's data hashed so far. */
   offset: number;
   started: boolean;
+  /** The fingerprints owed with this update, if it carries chunk ends. */
+  cursor: FingerprintCursor | null;
   resolve(result: JobResult): void;
   reject(err: Error): void;
 }
@@ -25,7 +28,9 @@ interface Md5Work {
  * and hashes them side by side. Two to four chains interleaved cost little
  * more than one (see native/src/md5.c), so parts uploaded together share the
  * core rather than take turns at it. Each stream's jobs run in the order they
- * came.
+ * came. An update that carries its chunks' ends gets their fingerprints too:
+ * in the same pass as its MD5 when its slice is the round's only one (a lone
+ * chain leaves the SHA unit idle), else right after the side-by-side MD5s.
  */
 export class Md5Rounds {
   private readonly states = new Map<number, Md5State>();
@@ -37,7 +42,10 @@ export class Md5Rounds {
     return new Promise((resolve, reject) => {
       let jobs = this.waiting.get(job.stream);
       if (!jobs) this.waiting.set(job.stream, (jobs = []));
-      jobs.push({ job, offset: 0, started: false, resolve, reject });
+      const cursor = job.cuts && job.data ? new FingerprintCursor(job.data, job.cuts) : null;
+      // No slice will carry an empty update's fingerprints along.
+      if (cursor && job.data!.byteLength === 0) cursor.alone(0);
+      jobs.push({ job, offset: 0, started: false, cursor, resolve, reject });
       this.schedule();
     });
   }
@@ -55,6 +63,7 @@ export class Md5Rounds {
   private round(): void {
     const slices: { state: Md5State; data: Uint8Array }[] = [];
     const heads: { stream: number; work: Md5Work; state: Md5State }[] = [];
+    const riders: { work: Md5Work; state: Md5State; from: number }[] = [];
     for (const [stream, jobs] of this.waiting) {
       const work = jobs[0]!;
       if (!work.started) {
@@ -71,13 +80,20 @@ export class Md5Rounds {
       const data = work.job.data;
       if (data && work.offset < data.byteLength) {
         const slice = data.subarray(work.offset, work.offset + SLICE);
+        if (work.cursor) riders.push({ work, state, from: work.offset });
         work.offset += slice.byteLength;
         slices.push({ state, data: slice });
       }
       heads.push({ stream, work, state });
     }
     try {
-      md5Update(slices);
+      if (slices.length === 1 && riders.length === 1) {
+        const { work, state, from } = riders[0]!;
+        work.cursor!.withMd5(state, from, work.offset);
+      } else {
+        md5Update(slices);
+        for (const { work } of riders) work.cursor!.alone(work.offset);
+      }
     } catch (err) {
       for (const { stream, work } of heads) {
         this.finish(stream, this.waiting.get(stream)!);
@@ -88,7 +104,8 @@ export class Md5Rounds {
     for (const { stream, work, state } of heads) {
       if (work.job.data && work.offset < work.job.data.byteLength) continue;
       this.finish(stream, this.waiting.get(stream)!);
-      if (!work.job.final) work.resolve({ value: null });
+      if (work.cursor) work.resolve({ value: work.cursor.fingerprints, transfer: [work.cursor.fingerprints.buffer as ArrayBuffer] });
+      else if (!work.job.final) work.resolve({ value: null });
       else {
         this.states.delete(stream);
         work.resolve({ value: md5Digest(state) });

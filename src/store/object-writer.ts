@@ -362,8 +362,12 @@ export class ObjectWriter {
   private submit(batch: ChunkBatch, stored: readonly StoredRun[] = [], here = false): void {
     const { compute } = this.ctx;
     if (this.failure) throw this.failure;
-    const fps = compute.fingerprints(batch.data, batch.cuts, here);
-    const digested = here ? Promise.resolve() : Promise.all(this.digests.map((a) => compute.digestUpdate(this.stream, a, batch.data, !this.digestsOpen)));
+    // A batch that feeds the stream's MD5 gets its fingerprints from the same pass (see md5WithFingerprints).
+    const riding = !here && this.digests[0] === 'md5';
+    const first = !this.digestsOpen;
+    const fps = riding ? compute.md5WithFingerprints(this.stream, batch.data, batch.cuts, first) : compute.fingerprints(batch.data, batch.cuts, here);
+    const others = here ? [] : this.digests.slice(riding ? 1 : 0).map((a) => compute.digestUpdate(this.stream, a, batch.data, first));
+    const digested = Promise.all(riding ? [fps, ...others] : others);
     if (!here) this.digestsOpen = this.digests.length > 0;
     const classified = this.classifyTail.then(async () => this.classify(batch, await fps, stored, here));
     this.classifyTail = classified;

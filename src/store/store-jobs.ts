@@ -21,6 +21,11 @@ export interface DigestJob {
   final?: boolean;
   /** The stream's first message: its state starts here. Any later message finds state or fails. */
   first: boolean;
+  /**
+   * An MD5 update only: the data's chunk ends. The job then answers the
+   * chunks' fingerprints, computed in the same pass as the MD5.
+   */
+  cuts?: Uint32Array;
 }
 
 export interface EncodeJob {

@@ -1,0 +1,92 @@
+import { createHash, randomBytes } from 'node:crypto';
+import t from 'tap';
+import { FINGERPRINTS_RIDE_ALONG, FingerprintCursor } from '../../src/chunking/md5-fingerprints.js';
+import { Md5State, md5Digest, md5Update } from '../../src/chunking/md5.js';
+import { native } from '../../src/chunking/native.js';
+
+const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+
+/** The chunks' SHA-256s through node:crypto, end to end. */
+function expected(data: Uint8Array, cuts: Uint32Array): string {
+  const out: string[] = [];
+  for (let i = 0, start = 0; i < cuts.length; start = cuts[i++]!) out.push(createHash('sha256').update(data.subarray(start, cuts[i])).digest('hex'));
+  return out.join('');
+}
+
+/** Chunk ends of awkward lengths: empty, under a block, one block, block edges, long. */
+function cutsOf(length: number, sizes: number[]): Uint32Array {
+  const cuts: number[] = [];
+  let at = 0;
+  for (let i = 0; at < length; i++) {
+    at = Math.min(length, at + sizes[i % sizes.length]!);
+    cuts.push(at);
+  }
+  return Uint32Array.from(cuts);
+}
+
+const SIZES = [1, 63, 64, 65, 0, 119, 128, 5000, 36_871, 55, 56, 57, 131_072];
+const SLICES = [1, 7, 64, 65, 1000, 4096, 512 * 1024, 1 << 30];
+
+t.comment(`fingerprints ride along an MD5 chain on this CPU: ${FINGERPRINTS_RIDE_ALONG}`);
+
+t.test('an MD5 with fingerprints riding along, a slice at a time, gives node:crypto\'s digests', async (t) => {
+  for (const slice of SLICES) {
+    // The stream's earlier bytes leave a partial MD5 block, so the batch's blocks start off its chunks' blocks.
+    const before = randomBytes(37);
+    const data = randomBytes(700_001);
+    const cuts = cutsOf(data.length, SIZES);
+    const state = new Md5State();
+    md5Update([{ state, data: before }]);
+    const cursor = new FingerprintCursor(data, cuts);
+    for (let at = 0; at < data.length; at = Math.min(data.length, at + slice)) cursor.withMd5(state, at, Math.min(data.length, at + slice));
+    t.equal(md5Digest(state).toString('hex'), md5(Buffer.concat([before, data])), `MD5, slices of ${slice}`);
+    t.equal(cursor.fingerprints.toString('hex'), expected(data, cuts), `fingerprints, slices of ${slice}`);
+  }
+});
+
+t.test('slices whose MD5 went side by side with other streams advance the fingerprints alone', async (t) => {
+  const data = randomBytes(900_000);
+  const cuts = cutsOf(data.length, SIZES.slice().reverse());
+  const state = new Md5State();
+  const cursor = new FingerprintCursor(data, cuts);
+  let i = 0;
+  for (let at = 0; at < data.length; i++) {
+    const to = Math.min(data.length, at + SLICES[i % 6]!);
+    // Alternate: some slices in one pass with the MD5, some with the MD5 done elsewhere.
+    if (i % 2 === 0) cursor.withMd5(state, at, to);
+    else {
+      md5Update([{ state, data: data.subarray(at, to) }]);
+      cursor.alone(to);
+    }
+    at = to;
+  }
+  t.equal(md5Digest(state).toString('hex'), md5(data));
+  t.equal(cursor.fingerprints.toString('hex'), expected(data, cuts));
+});
+
+t.test('bytes after the last chunk end are hashed into the MD5 and fingerprint nothing', async (t) => {
+  const data = randomBytes(100_000);
+  const cuts = Uint32Array.of(10_000, 70_000);
+  const state = new Md5State();
+  const cursor = new FingerprintCursor(data, cuts);
+  cursor.withMd5(state, 0, data.length);
+  t.equal(md5Digest(state).toString('hex'), md5(data));
+  t.equal(cursor.fingerprints.toString('hex'), expected(data, cuts));
+});
+
+t.test('the native call refuses a cursor or arguments that do not fit', { skip: !FINGERPRINTS_RIDE_ALONG && 'no SHA-NI' }, async (t) => {
+  const data = new Uint8Array(1000);
+  const ends = Uint32Array.of(500, 1000);
+  const out = new Uint8Array(64);
+  const ok = (cursor = new Uint32Array(10), limit = 1000, blocks = new Uint8Array(64), e = ends, o = out): boolean =>
+    native.md5Fingerprints(new Uint32Array(4), blocks, data, e, cursor, limit, o);
+  t.equal(ok(), true);
+  t.throws(() => ok(new Uint32Array(10), 1001), /limit within data/);
+  t.throws(() => ok(new Uint32Array(10), 1000, new Uint8Array(63)), /whole blocks/);
+  t.throws(() => ok(new Uint32Array(9)), /cursor of 10 words/);
+  t.throws(() => ok(Uint32Array.of(3, 0, 0, 0, 0, 0, 0, 0, 0, 0)), /cursor of 10 words/);
+  t.throws(() => ok(Uint32Array.of(0, 512, 0, 0, 0, 0, 0, 0, 0, 0)), /cursor of 10 words/);
+  t.throws(() => ok(Uint32Array.of(0, 3, 0, 0, 0, 0, 0, 0, 0, 0)), /cursor of 10 words/);
+  t.throws(() => ok(new Uint32Array(10), 1000, new Uint8Array(64), Uint32Array.of(600, 500)), /ends rising/);
+  t.throws(() => ok(new Uint32Array(10), 1000, new Uint8Array(64), ends, new Uint8Array(63)), /32 bytes of out/);
+});
