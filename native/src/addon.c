@@ -253,43 +253,52 @@ static napi_value md5_vectorized_js(napi_env env, napi_callback_info info) {
 }
 
 /* md5Fingerprints(md5: Uint32Array(4), md5Blocks: Uint8Array (whole blocks), data: Uint8Array,
- *                 ends: Uint32Array, cursor: Uint32Array(10), limit: number, out: Uint8Array(32 * ends.length))
+ *                 ends: Uint32Array, cursor: Uint32Array(10), limit: number, out: Uint8Array(32 * ends.length),
+ *                 [the same seven for a second stream])
  *   -> false (nothing touched) when the CPU lacks SHA-NI; see md5_fingerprints.h */
+#define RIDER_ARGS 7
 static napi_value md5_fingerprints_js(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 2 * RIDER_ARGS;
+  napi_value argv[2 * RIDER_ARGS];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *md5, *blocks, *data, *ends, *cursor, *out;
-  size_t md5_len, blocks_len, data_len, n, cursor_len, out_len;
-  int64_t limit = -1;
-  if (argc != 7 || !typed_array(env, argv[0], napi_uint32_array, &md5, &md5_len) ||
-      !typed_array(env, argv[1], napi_uint8_array, &blocks, &blocks_len) ||
-      !typed_array(env, argv[2], napi_uint8_array, &data, &data_len) ||
-      !typed_array(env, argv[3], napi_uint32_array, &ends, &n) ||
-      !typed_array(env, argv[4], napi_uint32_array, &cursor, &cursor_len) ||
-      napi_get_value_int64(env, argv[5], &limit) != napi_ok ||
-      !typed_array(env, argv[6], napi_uint8_array, &out, &out_len)) {
-    napi_throw_type_error(env, NULL,
-                          "md5Fingerprints: expects (Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array)");
+  struct md5_rider riders[2];
+  const size_t count = argc / RIDER_ARGS;
+  if (argc % RIDER_ARGS != 0 || count < 1 || count > 2) {
+    napi_throw_type_error(env, NULL, "md5Fingerprints: expects seven arguments for each of one or two streams");
     return NULL;
   }
-  const uint32_t *e = (const uint32_t *)ends;
-  const uint32_t *c = (const uint32_t *)cursor;
-  bool ok = md5_len == 4 && blocks_len % 64 == 0 && cursor_len == 10 && out_len >= 32 * n && limit >= 0 &&
-            (uint64_t)limit <= data_len && c[0] <= n && c[1] % 64 == 0;
-  for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
-  if (ok && c[0] < n) ok = (c[0] == 0 ? 0 : e[c[0] - 1]) + (uint64_t)c[1] <= e[c[0]];
-  if (!ok) {
-    napi_throw_range_error(env, NULL,
-                           "md5Fingerprints: 4 MD5 words, whole blocks, ends rising within data, a cursor of 10 words "
-                           "within them, a limit within data, and 32 bytes of out for each chunk");
-    return NULL;
+  for (size_t r = 0; r < count; r++) {
+    napi_value *v = argv + RIDER_ARGS * r;
+    void *md5, *blocks, *data, *ends, *cursor, *out;
+    size_t md5_len, blocks_len, data_len, n, cursor_len, out_len;
+    int64_t limit = -1;
+    if (!typed_array(env, v[0], napi_uint32_array, &md5, &md5_len) || !typed_array(env, v[1], napi_uint8_array, &blocks, &blocks_len) ||
+        !typed_array(env, v[2], napi_uint8_array, &data, &data_len) || !typed_array(env, v[3], napi_uint32_array, &ends, &n) ||
+        !typed_array(env, v[4], napi_uint32_array, &cursor, &cursor_len) || napi_get_value_int64(env, v[5], &limit) != napi_ok ||
+        !typed_array(env, v[6], napi_uint8_array, &out, &out_len)) {
+      napi_throw_type_error(env, NULL,
+                            "md5Fingerprints: expects (Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array)");
+      return NULL;
+    }
+    const uint32_t *e = (const uint32_t *)ends;
+    const uint32_t *c = (const uint32_t *)cursor;
+    bool ok = md5_len == 4 && blocks_len % 64 == 0 && cursor_len == 10 && out_len >= 32 * n && limit >= 0 &&
+              (uint64_t)limit <= data_len && c[0] <= n && c[1] % 64 == 0;
+    for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
+    if (ok && c[0] < n) ok = (c[0] == 0 ? 0 : e[c[0] - 1]) + (uint64_t)c[1] <= e[c[0]];
+    /* Two streams never share a state or a cursor: each is written as the other is read. */
+    if (ok && r == 1) ok = md5 != riders[0].md5 && (uint32_t *)cursor != riders[0].cursor && (uint8_t *)out != riders[0].out;
+    if (!ok) {
+      napi_throw_range_error(env, NULL,
+                             "md5Fingerprints: 4 MD5 words, whole blocks, ends rising within data, a cursor of 10 words "
+                             "within them, a limit within data, 32 bytes of out for each chunk, and two streams apart");
+      return NULL;
+    }
+    riders[r] = (struct md5_rider){(uint32_t *)md5, (const uint8_t *)blocks, blocks_len / 64, (const uint8_t *)data, e, n,
+                                   (uint32_t *)cursor, (size_t)limit, (uint8_t *)out};
   }
   napi_value result;
-  CHECK(env, napi_get_boolean(env,
-                              md5_fingerprints((uint32_t *)md5, (const uint8_t *)blocks, blocks_len / 64, (const uint8_t *)data,
-                                               e, n, (uint32_t *)cursor, (size_t)limit, (uint8_t *)out) != 0,
-                              &result));
+  CHECK(env, napi_get_boolean(env, md5_fingerprints(riders, count) != 0, &result));
   return result;
 }
 

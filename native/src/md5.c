@@ -37,37 +37,8 @@ void md5_blocks(uint32_t state[4], const uint8_t *p, size_t blocks) {
 /* Two to four chains interleaved step by step: while one chain waits on its
  * previous step, the core runs the others' (on this host two chains run at
  * 1.97x one chain's bytes per second, three at 2.6x, four at 2.4x). Written
- * out per width: a loop over lanes, even unrolled, spills the states. */
-#define LANE(S, l, a, b, c, d, m, k, s) S(a##l, b##l, c##l, d##l, (m)[l], k, s)
-#define W2(S, a, b, c, d, m, k, s) LANE(S, 0, a, b, c, d, m, k, s) LANE(S, 1, a, b, c, d, m, k, s)
-#define W3(S, a, b, c, d, m, k, s) W2(S, a, b, c, d, m, k, s) LANE(S, 2, a, b, c, d, m, k, s)
-#define W4(S, a, b, c, d, m, k, s) W3(S, a, b, c, d, m, k, s) LANE(S, 3, a, b, c, d, m, k, s)
-#define F2(a, b, c, d, m, k, s) W2(SF, a, b, c, d, m, k, s)
-#define G2(a, b, c, d, m, k, s) W2(SG, a, b, c, d, m, k, s)
-#define H2(a, b, c, d, m, k, s) W2(SH, a, b, c, d, m, k, s)
-#define I2(a, b, c, d, m, k, s) W2(SI, a, b, c, d, m, k, s)
-#define F3(a, b, c, d, m, k, s) W3(SF, a, b, c, d, m, k, s)
-#define G3(a, b, c, d, m, k, s) W3(SG, a, b, c, d, m, k, s)
-#define H3(a, b, c, d, m, k, s) W3(SH, a, b, c, d, m, k, s)
-#define I3(a, b, c, d, m, k, s) W3(SI, a, b, c, d, m, k, s)
-#define F4(a, b, c, d, m, k, s) W4(SF, a, b, c, d, m, k, s)
-#define G4(a, b, c, d, m, k, s) W4(SG, a, b, c, d, m, k, s)
-#define H4(a, b, c, d, m, k, s) W4(SH, a, b, c, d, m, k, s)
-#define I4(a, b, c, d, m, k, s) W4(SI, a, b, c, d, m, k, s)
-
-#define LANE_IN(l) \
-  uint32_t a##l = st[4 * l], b##l = st[4 * l + 1], c##l = st[4 * l + 2], d##l = st[4 * l + 3]; \
-  const uint8_t *p##l = ptrs[l];
-#define LANE_WORDS(l) for (int i = 0; i < 16; i++) memcpy(&w[i][l], p##l + 4 * i, 4);
-#define LANE_SAVE(l) const uint32_t sa##l = a##l, sb##l = b##l, sc##l = c##l, sd##l = d##l;
-#define LANE_ADD(l) a##l += sa##l; b##l += sb##l; c##l += sc##l; d##l += sd##l; p##l += 64;
-#define LANE_OUT(l) st[4 * l] = a##l; st[4 * l + 1] = b##l; st[4 * l + 2] = c##l; st[4 * l + 3] = d##l; ptrs[l] = p##l;
-
-#define LANES2(M) M(0) M(1)
-#define LANES3(M) LANES2(M) M(2)
-#define LANES4(M) LANES3(M) M(3)
-
-/* md5_xK: `count` blocks of each of K lanes; st holds their states one after
+ * out per width: a loop over lanes, even unrolled, spills the states.
+ * md5_xK: `count` blocks of each of K lanes; st holds their states one after
  * another and ptrs their data, both advanced. */
 #define MD5_INTERLEAVED(K)                                                     \
   static void md5_x##K(uint32_t *st, const uint8_t **ptrs, size_t count) {     \

@@ -107,4 +107,35 @@ static inline uint32_t rol32(uint32_t x, int s) { return (x << s) | (x >> (32 - 
 #define SH(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += (c ^ d) ^ b; a = rol32(a, s) + b; }
 #define SI(a, b, c, d, m, k, s) { a += (m) + (k); PIN(a); a += c ^ (b | ~d); a = rol32(a, s) + b; }
 
+/* Chains of several streams interleaved step by step (md5.c), for K = 2 to 4:
+ * a lane's registers are a0..d0, a1..d1 and so on, its words w[i][l]. */
+#define LANE(S, l, a, b, c, d, m, k, s) S(a##l, b##l, c##l, d##l, (m)[l], k, s)
+#define W2(S, a, b, c, d, m, k, s) LANE(S, 0, a, b, c, d, m, k, s) LANE(S, 1, a, b, c, d, m, k, s)
+#define W3(S, a, b, c, d, m, k, s) W2(S, a, b, c, d, m, k, s) LANE(S, 2, a, b, c, d, m, k, s)
+#define W4(S, a, b, c, d, m, k, s) W3(S, a, b, c, d, m, k, s) LANE(S, 3, a, b, c, d, m, k, s)
+#define F2(a, b, c, d, m, k, s) W2(SF, a, b, c, d, m, k, s)
+#define G2(a, b, c, d, m, k, s) W2(SG, a, b, c, d, m, k, s)
+#define H2(a, b, c, d, m, k, s) W2(SH, a, b, c, d, m, k, s)
+#define I2(a, b, c, d, m, k, s) W2(SI, a, b, c, d, m, k, s)
+#define F3(a, b, c, d, m, k, s) W3(SF, a, b, c, d, m, k, s)
+#define G3(a, b, c, d, m, k, s) W3(SG, a, b, c, d, m, k, s)
+#define H3(a, b, c, d, m, k, s) W3(SH, a, b, c, d, m, k, s)
+#define I3(a, b, c, d, m, k, s) W3(SI, a, b, c, d, m, k, s)
+#define F4(a, b, c, d, m, k, s) W4(SF, a, b, c, d, m, k, s)
+#define G4(a, b, c, d, m, k, s) W4(SG, a, b, c, d, m, k, s)
+#define H4(a, b, c, d, m, k, s) W4(SH, a, b, c, d, m, k, s)
+#define I4(a, b, c, d, m, k, s) W4(SI, a, b, c, d, m, k, s)
+
+#define LANE_IN(l) \
+  uint32_t a##l = st[4 * l], b##l = st[4 * l + 1], c##l = st[4 * l + 2], d##l = st[4 * l + 3]; \
+  const uint8_t *p##l = ptrs[l];
+#define LANE_WORDS(l) for (int i = 0; i < 16; i++) memcpy(&w[i][l], p##l + 4 * i, 4);
+#define LANE_SAVE(l) const uint32_t sa##l = a##l, sb##l = b##l, sc##l = c##l, sd##l = d##l;
+#define LANE_ADD(l) a##l += sa##l; b##l += sb##l; c##l += sc##l; d##l += sd##l; p##l += 64;
+#define LANE_OUT(l) st[4 * l] = a##l; st[4 * l + 1] = b##l; st[4 * l + 2] = c##l; st[4 * l + 3] = d##l; ptrs[l] = p##l;
+
+#define LANES2(M) M(0) M(1)
+#define LANES3(M) LANES2(M) M(2)
+#define LANES4(M) LANES3(M) M(3)
+
 #endif

@@ -1,11 +1,11 @@
 import { FINGERPRINT_BYTES, fingerprintAll } from './fingerprint.js';
-import { Md5State, md5UpdateWith } from './md5.js';
+import { Md5State, md5Begin, md5Update } from './md5.js';
 import { native } from './native.js';
 
 const NO_BLOCKS = new Uint8Array(0);
 
 /**
- * Whether this CPU computes fingerprints beside an MD5 chain in one pass
+ * Whether this CPU computes fingerprints beside MD5 chains in one pass
  * (native/src/md5_fingerprints.c, SHA-NI): a call with nothing to do says so.
  */
 export const FINGERPRINTS_RIDE_ALONG = native.md5Fingerprints(
@@ -21,13 +21,13 @@ export const FINGERPRINTS_RIDE_ALONG = native.md5Fingerprints(
 /**
  * A batch's chunk fingerprints, computed a slice at a time beside the
  * batch's MD5 by the worker that owes that MD5: a serial MD5 chain leaves the
- * core's SHA unit idle, so the fingerprints cost almost nothing there, where
- * on their own they cost a core about 0.35 s a GB.
+ * core's SHA unit idle, so the fingerprints cost little there, where on their
+ * own they cost a core about 0.35 s a GB.
  */
 export class FingerprintCursor {
   readonly fingerprints: Buffer;
   /** The native cursor: the chunk being hashed, its bytes hashed, its state. */
-  private readonly words = new Uint32Array(10);
+  readonly words = new Uint32Array(10);
 
   constructor(
     readonly data: Uint8Array,
@@ -37,32 +37,46 @@ export class FingerprintCursor {
     this.fingerprints = Buffer.allocUnsafeSlow(cuts.length * FINGERPRINT_BYTES);
   }
 
-  /**
-   * Advances state over data[from, to) and the fingerprints as far as `to`,
-   * in one pass. On a CPU without SHA-NI the MD5 goes alone and the
-   * fingerprints are all taken once `to` reaches the end.
-   */
-  withMd5(state: Md5State, from: number, to: number): void {
-    md5UpdateWith(state, this.data.subarray(from, to), (words, blocks) => {
-      if (!FINGERPRINTS_RIDE_ALONG) native.md5Lanes(words, [blocks], false);
-      else this.advance(words, blocks, to);
-    });
-    if (!FINGERPRINTS_RIDE_ALONG && to === this.data.byteLength) this.takeAll();
-  }
-
   /** Advances the fingerprints alone as far as `to` (their MD5 went side by side with other streams'). */
   alone(to: number): void {
-    if (FINGERPRINTS_RIDE_ALONG) this.advance(new Uint32Array(4), NO_BLOCKS, to);
-    else if (to === this.data.byteLength) this.takeAll();
+    if (FINGERPRINTS_RIDE_ALONG) ride([{ cursor: this, state: null, from: to, to }]);
+    else if (to === this.data.byteLength) fingerprintAll(this.data, this.cuts).copy(this.fingerprints);
   }
+}
 
-  private advance(md5: Uint32Array, blocks: Uint8Array, to: number): void {
-    if (!native.md5Fingerprints(md5, blocks, this.data, this.cuts, this.words, to, this.fingerprints)) {
-      throw new Error('md5Fingerprints refused after the CPU said it could');
-    }
-  }
+/** A slice of a batch: its MD5 advanced over data[from, to) (none when state is null), its fingerprints as far as `to`. */
+export interface Ride {
+  cursor: FingerprintCursor;
+  state: Md5State | null;
+  from: number;
+  to: number;
+}
 
-  private takeAll(): void {
-    fingerprintAll(this.data, this.cuts).copy(this.fingerprints);
+/**
+ * Advances one or two slices, each stream's MD5 and fingerprints in one pass,
+ * two streams' four chains interleaved. On a CPU without SHA-NI the MD5s go
+ * side by side and the fingerprints are all taken once a slice reaches its
+ * batch's end.
+ */
+export function ride(rides: readonly Ride[]): void {
+  if (rides.length < 1 || rides.length > 2) throw new RangeError('one or two slices ride at a time');
+  if (!FINGERPRINTS_RIDE_ALONG) {
+    md5Update(rides.flatMap((r) => (r.state ? [{ state: r.state, data: r.cursor.data.subarray(r.from, r.to) }] : [])));
+    for (const r of rides) r.cursor.alone(r.to);
+    return;
   }
+  const begun = rides.map((r) => (r.state ? md5Begin(r.state, r.cursor.data.subarray(r.from, r.to)) : null));
+  const args = rides.flatMap((r, i) => [
+    r.state?.words ?? new Uint32Array(4),
+    begun[i]?.blocks ?? NO_BLOCKS,
+    r.cursor.data,
+    r.cursor.cuts,
+    r.cursor.words,
+    r.to,
+    r.cursor.fingerprints,
+  ]);
+  if (!native.md5Fingerprints(...(args as Parameters<typeof native.md5Fingerprints>))) {
+    throw new Error('md5Fingerprints refused after the CPU said it could');
+  }
+  for (const b of begun) b?.done();
 }

@@ -52,11 +52,12 @@ export function md5Update(items: readonly { state: Md5State; data: Uint8Array }[
 }
 
 /**
- * Advances one state by data, its whole blocks through `body` (which must
- * advance state.words over them, and is called even when there are none): for
- * work that rides along with the chain (see md5-fingerprints.ts).
+ * Begins an update of one state by data, for work that rides along with the
+ * chain (see md5-fingerprints.ts): the state's unfinished block is completed
+ * and hashed now, and the whole blocks after it returned. The caller advances
+ * state.words over them, then calls done(), which keeps the rest for later.
  */
-export function md5UpdateWith(state: Md5State, data: Uint8Array, body: (words: Uint32Array, blocks: Uint8Array) => void): void {
+export function md5Begin(state: Md5State, data: Uint8Array): { blocks: Uint8Array; done(): void } {
   state.length += data.length;
   let offset = 0;
   if (state.partialLength > 0) {
@@ -69,12 +70,15 @@ export function md5UpdateWith(state: Md5State, data: Uint8Array, body: (words: U
     }
   }
   const whole = (data.length - offset) & ~63;
-  body(state.words, data.subarray(offset, offset + whole));
   const rest = data.subarray(offset + whole);
-  if (rest.length > 0) {
-    state.partial.set(rest, 0);
-    state.partialLength = rest.length;
-  }
+  return {
+    blocks: data.subarray(offset, offset + whole),
+    done() {
+      if (rest.length === 0) return;
+      state.partial.set(rest, 0);
+      state.partialLength = rest.length;
+    },
+  };
 }
 
 /** The digest of everything hashed (the state is spent). */

@@ -33,10 +33,15 @@ export interface NativeBinding {
    * pass, the SHA-256 fingerprints of the chunks of data ending at ends[i] as
    * far as byte `limit` of data, into out (32 bytes each). cursor (10 words,
    * zeros to begin) carries the fingerprints' progress from call to call.
+   * The same seven again for a second stream interleaves both streams' chains.
    * False, with nothing touched, when the CPU lacks the SHA extensions. See
    * native/src/md5_fingerprints.h.
    */
-  md5Fingerprints(md5: Uint32Array, md5Blocks: Uint8Array, data: Uint8Array, ends: Uint32Array, cursor: Uint32Array, limit: number, out: Uint8Array): boolean;
+  md5Fingerprints(
+    ...streams:
+      | [Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array]
+      | [Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array, Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array]
+  ): boolean;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,5 +1,5 @@
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
-import { FingerprintCursor } from '../chunking/md5-fingerprints.js';
+import { FingerprintCursor, ride, type Ride } from '../chunking/md5-fingerprints.js';
 import type { JobResult } from '../compute/worker-host.js';
 import type { DigestJob } from './store-jobs.js';
 
@@ -28,9 +28,10 @@ interface Md5Work {
  * and hashes them side by side. Two to four chains interleaved cost little
  * more than one (see native/src/md5.c), so parts uploaded together share the
  * core rather than take turns at it. Each stream's jobs run in the order they
- * came. An update that carries its chunks' ends gets their fingerprints too:
- * in the same pass as its MD5 when its slice is the round's only one (a lone
- * chain leaves the SHA unit idle), else right after the side-by-side MD5s.
+ * came. An update that carries its chunks' ends gets their fingerprints too,
+ * in the same pass as its MD5 (a chain leaves the SHA unit idle) when the
+ * round's slices all carry them and pair up: one, two or four. Otherwise the
+ * MD5s go side by side as before and the fingerprints after them.
  */
 export class Md5Rounds {
   private readonly states = new Map<number, Md5State>();
@@ -63,7 +64,7 @@ export class Md5Rounds {
   private round(): void {
     const slices: { state: Md5State; data: Uint8Array }[] = [];
     const heads: { stream: number; work: Md5Work; state: Md5State }[] = [];
-    const riders: { work: Md5Work; state: Md5State; from: number }[] = [];
+    const riders: Ride[] = [];
     for (const [stream, jobs] of this.waiting) {
       const work = jobs[0]!;
       if (!work.started) {
@@ -80,19 +81,19 @@ export class Md5Rounds {
       const data = work.job.data;
       if (data && work.offset < data.byteLength) {
         const slice = data.subarray(work.offset, work.offset + SLICE);
-        if (work.cursor) riders.push({ work, state, from: work.offset });
         work.offset += slice.byteLength;
+        if (work.cursor) riders.push({ cursor: work.cursor, state, from: work.offset - slice.byteLength, to: work.offset });
         slices.push({ state, data: slice });
       }
       heads.push({ stream, work, state });
     }
     try {
-      if (slices.length === 1 && riders.length === 1) {
-        const { work, state, from } = riders[0]!;
-        work.cursor!.withMd5(state, from, work.offset);
+      if (riders.length === slices.length && (riders.length <= 2 || riders.length === 4)) {
+        // Pairs: two streams' MD5 and fingerprint chains interleave at less cost than three or four MD5s side by side and fingerprints after.
+        for (let i = 0; i < riders.length; i += 2) ride(riders.slice(i, i + 2));
       } else {
         md5Update(slices);
-        for (const { work } of riders) work.cursor!.alone(work.offset);
+        for (const r of riders) r.cursor.alone(r.to);
       }
     } catch (err) {
       for (const { stream, work } of heads) {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
-import { FINGERPRINTS_RIDE_ALONG, FingerprintCursor } from '../../src/chunking/md5-fingerprints.js';
+import { FINGERPRINTS_RIDE_ALONG, FingerprintCursor, ride } from '../../src/chunking/md5-fingerprints.js';
 import { Md5State, md5Digest, md5Update } from '../../src/chunking/md5.js';
 import { native } from '../../src/chunking/native.js';
 
@@ -38,7 +38,7 @@ t.test('an MD5 with fingerprints riding along, a slice at a time, gives node:cry
     const state = new Md5State();
     md5Update([{ state, data: before }]);
     const cursor = new FingerprintCursor(data, cuts);
-    for (let at = 0; at < data.length; at = Math.min(data.length, at + slice)) cursor.withMd5(state, at, Math.min(data.length, at + slice));
+    for (let at = 0; at < data.length; at = Math.min(data.length, at + slice)) ride([{ cursor, state, from: at, to: Math.min(data.length, at + slice) }]);
     t.equal(md5Digest(state).toString('hex'), md5(Buffer.concat([before, data])), `MD5, slices of ${slice}`);
     t.equal(cursor.fingerprints.toString('hex'), expected(data, cuts), `fingerprints, slices of ${slice}`);
   }
@@ -53,7 +53,7 @@ t.test('slices whose MD5 went side by side with other streams advance the finger
   for (let at = 0; at < data.length; i++) {
     const to = Math.min(data.length, at + SLICES[i % 6]!);
     // Alternate: some slices in one pass with the MD5, some with the MD5 done elsewhere.
-    if (i % 2 === 0) cursor.withMd5(state, at, to);
+    if (i % 2 === 0) ride([{ cursor, state, from: at, to }]);
     else {
       md5Update([{ state, data: data.subarray(at, to) }]);
       cursor.alone(to);
@@ -69,9 +69,35 @@ t.test('bytes after the last chunk end are hashed into the MD5 and fingerprint n
   const cuts = Uint32Array.of(10_000, 70_000);
   const state = new Md5State();
   const cursor = new FingerprintCursor(data, cuts);
-  cursor.withMd5(state, 0, data.length);
+  ride([{ cursor, state, from: 0, to: data.length }]);
   t.equal(md5Digest(state).toString('hex'), md5(data));
   t.equal(cursor.fingerprints.toString('hex'), expected(data, cuts));
+});
+
+t.test('two streams ride together, in slices of different sizes, each as it would alone', async (t) => {
+  for (const [sa, sb] of [[4096, 1000], [512 * 1024, 65], [7, 1 << 30], [64, 64]]) {
+    const streams = [0, 1].map((i) => {
+      const before = randomBytes(i === 0 ? 0 : 21);
+      const data = randomBytes(400_000 + i * 77_777);
+      const state = new Md5State();
+      md5Update([{ state, data: before }]);
+      return { before, data, state, cuts: cutsOf(data.length, i === 0 ? SIZES : SIZES.slice().reverse()), at: 0, slice: i === 0 ? sa! : sb! };
+    });
+    const cursors = streams.map((s) => new FingerprintCursor(s.data, s.cuts));
+    while (streams.some((s) => s.at < s.data.length)) {
+      const rides = streams.flatMap((s, i) => {
+        if (s.at >= s.data.length) return [];
+        const from = s.at;
+        s.at = Math.min(s.data.length, s.at + s.slice);
+        return [{ cursor: cursors[i]!, state: s.state, from, to: s.at }];
+      });
+      ride(rides);
+    }
+    streams.forEach((s, i) => {
+      t.equal(md5Digest(s.state).toString('hex'), md5(Buffer.concat([s.before, s.data])), `MD5 ${i}, slices of ${sa} and ${sb}`);
+      t.equal(cursors[i]!.fingerprints.toString('hex'), expected(s.data, s.cuts), `fingerprints ${i}, slices of ${sa} and ${sb}`);
+    });
+  }
 });
 
 t.test('the native call refuses a cursor or arguments that do not fit', { skip: !FINGERPRINTS_RIDE_ALONG && 'no SHA-NI' }, async (t) => {
@@ -89,4 +115,9 @@ t.test('the native call refuses a cursor or arguments that do not fit', { skip: 
   t.throws(() => ok(Uint32Array.of(0, 3, 0, 0, 0, 0, 0, 0, 0, 0)), /cursor of 10 words/);
   t.throws(() => ok(new Uint32Array(10), 1000, new Uint8Array(64), Uint32Array.of(600, 500)), /ends rising/);
   t.throws(() => ok(new Uint32Array(10), 1000, new Uint8Array(64), ends, new Uint8Array(63)), /32 bytes of out/);
+  const md5 = new Uint32Array(4);
+  const cursor = new Uint32Array(10);
+  const one = [md5, new Uint8Array(0), data, ends, cursor, 1000, out] as const;
+  t.throws(() => native.md5Fingerprints(...one, ...one), /two streams apart/);
+  t.throws(() => (native.md5Fingerprints as (...a: unknown[]) => boolean)(...one, md5), /seven arguments/);
 });

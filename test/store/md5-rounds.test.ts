@@ -48,3 +48,39 @@ t.test('a stream begun again starts from nothing; one without state is refused, 
   t.equal(digestOf(await final), md5(a.subarray(600_000)));
   t.equal(digestOf(await rounds.queue({ stream: 2, algorithm: 'md5', final: true, first: true })), md5(Buffer.alloc(0)), 'an empty stream');
 });
+
+t.test('updates that carry chunk ends answer their fingerprints, whoever shares their rounds', async (t) => {
+  // One to five streams at once, some with chunk ends and some without: every pairing policy of a round
+  // (alone, a pair, two pairs, three side by side) and every mix of riders and plain updates.
+  const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+  for (const [streams, plain] of [[1, -1], [2, -1], [3, -1], [4, -1], [5, -1], [2, 1], [4, 0]] as const) {
+    const rounds = new Md5Rounds();
+    const datas = Array.from({ length: streams }, (_, i) => pseudoRandomBytes(`riders-${streams}-${i}`, 1_500_000 + i * 100_003));
+    const pieces = datas.map((d) => [d.subarray(0, 700_000), d.subarray(700_000)]);
+    const fps: Promise<{ value: unknown }>[][] = datas.map(() => []);
+    const cutsOf = (piece: Uint8Array, i: number): Uint32Array =>
+      Uint32Array.from({ length: Math.ceil(piece.length / (30_000 + i)) }, (_, k) => Math.min(piece.length, (k + 1) * (30_000 + i)));
+    for (let p = 0; p < 2; p++) {
+      for (let i = 0; i < streams; i++) {
+        const data = pieces[i]![p]!;
+        const cuts = i === plain ? undefined : cutsOf(data, i);
+        fps[i]!.push(rounds.queue({ stream: i, algorithm: 'md5', data, first: p === 0, ...(cuts && { cuts }) }));
+      }
+    }
+    const finals = datas.map((_, i) => rounds.queue({ stream: i, algorithm: 'md5', final: true, first: false }));
+    for (let i = 0; i < streams; i++) {
+      t.equal(digestOf(await finals[i]!), md5(datas[i]!), `${streams} streams: stream ${i}'s MD5`);
+      for (let p = 0; p < 2; p++) {
+        const got = (await fps[i]![p]!).value;
+        if (i === plain) {
+          t.equal(got, null, `${streams} streams: a plain update answers nothing`);
+          continue;
+        }
+        const piece = pieces[i]![p]!;
+        const cuts = cutsOf(piece, i);
+        const want = [...cuts].map((end, k) => sha(piece.subarray(k === 0 ? 0 : cuts[k - 1], end))).join('');
+        t.equal(Buffer.from(got as Uint8Array).toString('hex'), want, `${streams} streams: stream ${i}, piece ${p}'s fingerprints`);
+      }
+    }
+  }
+});
