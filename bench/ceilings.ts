@@ -5,6 +5,7 @@ import { ChunkCodec } from '../src/compute/codec.js';
 import { native } from '../src/chunking/native.js';
 import { fingerprintAll } from '../src/chunking/fingerprint.js';
 import { Md5State, md5Update } from '../src/chunking/md5.js';
+import { FingerprintCursor, ride } from '../src/chunking/md5-fingerprints.js';
 
 export interface Ceilings {
   /** OpenSSL through node:crypto, one chunk at a time. */
@@ -18,6 +19,9 @@ export interface Ceilings {
   /** The same, two and four streams side by side (parts in flight): all their bytes per second. */
   md5Native2: number;
   md5Native4: number;
+  /** The store's MD5 with the chunks' fingerprints riding along (native/src/md5_fingerprints.c), one stream and two. */
+  md5Riding: number;
+  md5Riding2: number;
   zstd: number;
   zstdRatio: number;
   xxh64: number;
@@ -55,6 +59,16 @@ export function ceilings(sample: Buffer, random: Buffer, chunking: ChunkingParam
   };
   const md5Native2 = md5Streams(2);
   const md5Native4 = md5Streams(4);
+  // The same nths, each with its chunks' fingerprints taken in the same pass.
+  const riding = (n: number): number => {
+    const part = Math.floor(sample.length / n / chunk) * chunk;
+    const partEnds = ends.subarray(0, part / chunk);
+    return mbps(n * part, () =>
+      ride(Array.from({ length: n }, (_, i) => ({ cursor: new FingerprintCursor(sample.subarray(i * part, (i + 1) * part), partEnds), state: new Md5State(), from: 0, to: part }))),
+    );
+  };
+  const md5Riding = riding(1);
+  const md5Riding2 = riding(2);
   const codec = new ChunkCodec(level);
   const out = Buffer.allocUnsafe(2 * chunk);
   let stored = 0;
@@ -75,6 +89,8 @@ export function ceilings(sample: Buffer, random: Buffer, chunking: ChunkingParam
     md5Native,
     md5Native2,
     md5Native4,
+    md5Riding,
+    md5Riding2,
     zstd,
     zstdRatio: sample.length / stored,
     xxh64,

@@ -29,26 +29,14 @@ export function md5Update(items: readonly { state: Md5State; data: Uint8Array }[
   const bodies: { state: Md5State; blocks: Uint8Array }[] = [];
   const rests: { state: Md5State; rest: Uint8Array }[] = [];
   for (const { state, data } of items) {
-    state.length += data.length;
-    let offset = 0;
-    if (state.partialLength > 0) {
-      offset = Math.min(64 - state.partialLength, data.length);
-      state.partial.set(data.subarray(0, offset), state.partialLength);
-      state.partialLength += offset;
-      if (state.partialLength < 64) continue;
-      state.partialLength = 0;
-      heads.push(state);
-    }
-    const whole = (data.length - offset) & ~63;
-    if (whole > 0) bodies.push({ state, blocks: data.subarray(offset, offset + whole) });
-    if (offset + whole < data.length) rests.push({ state, rest: data.subarray(offset + whole) });
+    const { headWhole, blocks, rest } = split(state, data);
+    if (headWhole) heads.push(state);
+    if (blocks.length > 0) bodies.push({ state, blocks });
+    if (rest.length > 0) rests.push({ state, rest });
   }
   advance(heads.map((state) => ({ state, blocks: state.partial })), sideBySide);
   advance(bodies, sideBySide);
-  for (const { state, rest } of rests) {
-    state.partial.set(rest, 0);
-    state.partialLength = rest.length;
-  }
+  for (const { state, rest } of rests) keep(state, rest);
 }
 
 /**
@@ -58,27 +46,38 @@ export function md5Update(items: readonly { state: Md5State; data: Uint8Array }[
  * state.words over them, then calls done(), which keeps the rest for later.
  */
 export function md5Begin(state: Md5State, data: Uint8Array): { blocks: Uint8Array; done(): void } {
+  const { headWhole, blocks, rest } = split(state, data);
+  if (headWhole) advance([{ state, blocks: state.partial }], false);
+  return { blocks, done: () => keep(state, rest) };
+}
+
+/**
+ * Counts data into state and completes its unfinished block from data's start
+ * (headWhole: it is now whole, to be hashed before the blocks); the whole
+ * blocks after that, and the rest, which becomes the unfinished block once the
+ * blocks are hashed.
+ */
+function split(state: Md5State, data: Uint8Array): { headWhole: boolean; blocks: Uint8Array; rest: Uint8Array } {
   state.length += data.length;
   let offset = 0;
+  let headWhole = false;
   if (state.partialLength > 0) {
     offset = Math.min(64 - state.partialLength, data.length);
     state.partial.set(data.subarray(0, offset), state.partialLength);
     state.partialLength += offset;
     if (state.partialLength === 64) {
       state.partialLength = 0;
-      advance([{ state, blocks: state.partial }], false);
+      headWhole = true;
     }
   }
   const whole = (data.length - offset) & ~63;
-  const rest = data.subarray(offset + whole);
-  return {
-    blocks: data.subarray(offset, offset + whole),
-    done() {
-      if (rest.length === 0) return;
-      state.partial.set(rest, 0);
-      state.partialLength = rest.length;
-    },
-  };
+  return { headWhole, blocks: data.subarray(offset, offset + whole), rest: data.subarray(offset + whole) };
+}
+
+function keep(state: Md5State, rest: Uint8Array): void {
+  if (rest.length === 0) return;
+  state.partial.set(rest, 0);
+  state.partialLength = rest.length;
 }
 
 /** The digest of everything hashed (the state is spent). */
