@@ -37,9 +37,13 @@ export class FingerprintCursor {
     this.fingerprints = Buffer.allocUnsafeSlow(cuts.length * FINGERPRINT_BYTES);
   }
 
-  /** Advances the fingerprints alone as far as `to` (their MD5 went side by side with other streams'). */
-  alone(to: number): void {
-    if (FINGERPRINTS_RIDE_ALONG) ride([{ cursor: this, state: null, from: to, to }]);
+  /**
+   * Advances the fingerprints alone as far as `to` (their MD5 went side by
+   * side with other streams'). riding: whether the CPU can (a parameter for
+   * the tests, which hold both ways to the same answers).
+   */
+  alone(to: number, riding = FINGERPRINTS_RIDE_ALONG): void {
+    if (riding) ride([{ cursor: this, state: null, from: to, to }]);
     else if (to === this.data.byteLength) fingerprintAll(this.data, this.cuts).copy(this.fingerprints);
   }
 }
@@ -54,15 +58,15 @@ export interface Ride {
 
 /**
  * Advances one or two slices, each stream's MD5 and fingerprints in one pass,
- * two streams' four chains interleaved. On a CPU without SHA-NI the MD5s go
- * side by side and the fingerprints are all taken once a slice reaches its
- * batch's end.
+ * two streams' four chains interleaved. On a CPU without SHA-NI (riding
+ * false) the MD5s go side by side and the fingerprints are all taken once a
+ * slice reaches its batch's end.
  */
-export function ride(rides: readonly Ride[]): void {
+export function ride(rides: readonly Ride[], riding = FINGERPRINTS_RIDE_ALONG): void {
   if (rides.length < 1 || rides.length > 2) throw new RangeError('one or two slices ride at a time');
-  if (!FINGERPRINTS_RIDE_ALONG) {
+  if (!riding) {
     md5Update(rides.flatMap((r) => (r.state ? [{ state: r.state, data: r.cursor.data.subarray(r.from, r.to) }] : [])));
-    for (const r of rides) r.cursor.alone(r.to);
+    for (const r of rides) r.cursor.alone(r.to, false);
     return;
   }
   const begun = rides.map((r) => (r.state ? md5Begin(r.state, r.cursor.data.subarray(r.from, r.to)) : null));

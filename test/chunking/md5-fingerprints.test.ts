@@ -100,6 +100,23 @@ t.test('two streams ride together, in slices of different sizes, each as it woul
   }
 });
 
+t.test('without SHA-NI the MD5s go side by side and the fingerprints come at the batch\'s end, the same answers', async (t) => {
+  const datas = [randomBytes(300_001), randomBytes(250_000)];
+  const cuts = datas.map((d, i) => cutsOf(d.length, i === 0 ? SIZES : SIZES.slice().reverse()));
+  for (const riding of [false, FINGERPRINTS_RIDE_ALONG]) {
+    const states = datas.map(() => new Md5State());
+    const cursors = datas.map((d, i) => new FingerprintCursor(d, cuts[i]!));
+    for (let at = 0; at < 300_001; at += 65_536) {
+      const rides = datas.flatMap((d, i) => (at < d.length ? [{ cursor: cursors[i]!, state: states[i]!, from: at, to: Math.min(d.length, at + 65_536) }] : []));
+      ride(rides, riding);
+    }
+    datas.forEach((d, i) => {
+      t.equal(md5Digest(states[i]!).toString('hex'), md5(d), `riding ${riding}: MD5 ${i}`);
+      t.equal(cursors[i]!.fingerprints.toString('hex'), expected(d, cuts[i]!), `riding ${riding}: fingerprints ${i}`);
+    });
+  }
+});
+
 t.test('the native call refuses a cursor or arguments that do not fit', { skip: !FINGERPRINTS_RIDE_ALONG && 'no SHA-NI' }, async (t) => {
   const data = new Uint8Array(1000);
   const ends = Uint32Array.of(500, 1000);
