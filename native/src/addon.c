@@ -38,6 +38,29 @@ static bool typed_array(napi_env env, napi_value value, napi_typedarray_type wan
   return type == want;
 }
 
+/* Whether two byte ranges share a byte: an output laid over an input the loop
+ * reads while it writes (chunk ends) would turn its offsets to garbage. */
+static bool overlap(const void *a, size_t a_len, const void *b, size_t b_len) {
+  const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+  return a_len > 0 && b_len > 0 && x < y + b_len && y < x + a_len;
+}
+
+struct range {
+  const void *p;
+  size_t len;
+};
+
+/* Whether no written range shares a byte with another, or with a range read while they are written. */
+static bool apart(const struct range *written, size_t w, const struct range *read, size_t r) {
+  for (size_t i = 0; i < w; i++) {
+    for (size_t j = 0; j < r; j++)
+      if (overlap(written[i].p, written[i].len, read[j].p, read[j].len)) return false;
+    for (size_t j = 0; j < i; j++)
+      if (overlap(written[i].p, written[i].len, written[j].p, written[j].len)) return false;
+  }
+  return true;
+}
+
 /* findCuts(data: Uint8Array, final: boolean, gear: Uint32Array(256),
  *          params: Uint32Array [min, normal, max, maskSmall, maskLarge],
  *          cuts: Uint32Array) -> number of cuts written */
@@ -286,16 +309,26 @@ static napi_value md5_fingerprints_js(napi_env env, napi_callback_info info) {
               (uint64_t)limit <= data_len && c[0] <= n && c[1] % 64 == 0;
     for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
     if (ok && c[0] < n) ok = (c[0] == 0 ? 0 : e[c[0] - 1]) + (uint64_t)c[1] <= e[c[0]];
-    /* Two streams never share a state or a cursor: each is written as the other is read. */
-    if (ok && r == 1) ok = md5 != riders[0].md5 && (uint32_t *)cursor != riders[0].cursor && (uint8_t *)out != riders[0].out;
+    riders[r] = (struct md5_rider){(uint32_t *)md5, (const uint8_t *)blocks, blocks_len / 64, (const uint8_t *)data, e, n,
+                                   (uint32_t *)cursor, (size_t)limit, (uint8_t *)out};
     if (!ok) {
       napi_throw_range_error(env, NULL,
                              "md5Fingerprints: 4 MD5 words, whole blocks, ends rising within data, a cursor of 10 words "
-                             "within them, a limit within data, 32 bytes of out for each chunk, and two streams apart");
+                             "within them, a limit within data, and 32 bytes of out for each chunk");
       return NULL;
     }
-    riders[r] = (struct md5_rider){(uint32_t *)md5, (const uint8_t *)blocks, blocks_len / 64, (const uint8_t *)data, e, n,
-                                   (uint32_t *)cursor, (size_t)limit, (uint8_t *)out};
+  }
+  /* What the loops write (states, cursors, digests) lies over nothing else they write, nor over the chunk ends they read. */
+  struct range written[6], read[2];
+  for (size_t r = 0; r < count; r++) {
+    written[3 * r] = (struct range){riders[r].md5, 16};
+    written[3 * r + 1] = (struct range){riders[r].cursor, 40};
+    written[3 * r + 2] = (struct range){riders[r].out, 32 * riders[r].n};
+    read[r] = (struct range){riders[r].ends, 4 * riders[r].n};
+  }
+  if (!apart(written, 3 * count, read, count)) {
+    napi_throw_range_error(env, NULL, "md5Fingerprints: an output lies over another output or over chunk ends");
+    return NULL;
   }
   napi_value result;
   CHECK(env, napi_get_boolean(env, md5_fingerprints(riders, count) != 0, &result));
@@ -328,8 +361,9 @@ static napi_value sha256_chunks_js(napi_env env, napi_callback_info info) {
   const uint32_t *e = (const uint32_t *)ends;
   bool ok = out_len >= 32 * n;
   for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
+  if (ok) ok = !overlap(out, out_len, ends, 4 * n);
   if (!ok) {
-    napi_throw_range_error(env, NULL, "sha256Chunks: ends must rise within data, and out hold 32 bytes for each");
+    napi_throw_range_error(env, NULL, "sha256Chunks: ends must rise within data, and out hold 32 bytes for each, not over ends");
     return NULL;
   }
   napi_value result;

@@ -41,11 +41,12 @@ export class Md5Rounds {
 
   queue(job: DigestJob): Promise<JobResult> {
     return new Promise((resolve, reject) => {
-      let jobs = this.waiting.get(job.stream);
-      if (!jobs) this.waiting.set(job.stream, (jobs = []));
+      // Before the job joins its stream's queue: a refusal here must leave no empty queue behind.
       const cursor = job.cuts && job.data ? new FingerprintCursor(job.data, job.cuts) : null;
       // No slice will carry an empty update's fingerprints along.
       if (cursor && job.data!.byteLength === 0) cursor.alone(0);
+      let jobs = this.waiting.get(job.stream);
+      if (!jobs) this.waiting.set(job.stream, (jobs = []));
       jobs.push({ job, offset: 0, started: false, cursor, resolve, reject });
       this.schedule();
     });

@@ -135,6 +135,15 @@ t.test('the native call refuses a cursor or arguments that do not fit', { skip: 
   const md5 = new Uint32Array(4);
   const cursor = new Uint32Array(10);
   const one = [md5, new Uint8Array(0), data, ends, cursor, 1000, out] as const;
-  t.throws(() => native.md5Fingerprints(...one, ...one), /two streams apart/);
+  t.throws(() => native.md5Fingerprints(...one, ...one), /lies over another output/);
+  // Outputs laid over the chunk ends the loops read as they write: refused, not run over garbage offsets.
+  const shared = new ArrayBuffer(4096);
+  const overEnds = new Uint32Array(shared, 0, 2);
+  overEnds.set([500, 1000]);
+  t.throws(() => native.md5Fingerprints(new Uint32Array(4), new Uint8Array(0), data, overEnds, new Uint32Array(10), 1000, new Uint8Array(shared, 0, 64)), /over chunk ends/);
+  t.throws(() => native.md5Fingerprints(new Uint32Array(shared, 4, 4), new Uint8Array(0), data, overEnds, new Uint32Array(10), 1000, out), /over chunk ends/);
+  t.throws(() => native.md5Fingerprints(...one, md5, new Uint8Array(0), data, overEnds, new Uint32Array(10), 1000, new Uint8Array(shared, 4, 64)), /lies over/);
+  t.throws(() => native.sha256Chunks(data, overEnds, new Uint8Array(shared, 0, 64)), /not over ends/);
+  t.equal(native.sha256Chunks(data, overEnds, new Uint8Array(shared, 8, 64)), true, 'beside the ends, not over them');
   t.throws(() => (native.md5Fingerprints as (...a: unknown[]) => boolean)(...one, md5), /seven arguments/);
 });

@@ -84,3 +84,12 @@ t.test('updates that carry chunk ends answer their fingerprints, whoever shares 
     }
   }
 });
+
+t.test('an update refused as it is queued leaves its stream able to go on', async (t) => {
+  const rounds = new Md5Rounds();
+  // Chunk ends past an empty update's data: its fingerprints are refused at once.
+  await t.rejects(rounds.queue({ stream: 3, algorithm: 'md5', data: new Uint8Array(0), cuts: Uint32Array.of(10), first: true }), /ends rising within data/);
+  const data = pseudoRandomBytes('after-refusal', 100_000);
+  await rounds.queue({ stream: 3, algorithm: 'md5', data, first: true });
+  t.equal(digestOf(await rounds.queue({ stream: 3, algorithm: 'md5', final: true, first: false })), md5(data));
+});
