@@ -71,6 +71,27 @@ SHA_TARGET static const uint8_t *rider_at(const struct rider *r) {
   return r->args->data + (r->index == 0 ? 0 : r->args->ends[r->index - 1]) + r->done;
 }
 
+/* A block of L MD5 chains (round functions F..I, words w) with L SHA-256
+ * lanes (states st, schedules g) riding along: four rounds of every lane
+ * between every four steps of every chain. */
+#define RIDE_STEPS(F, G, H, I, L) \
+  MD5_Q0(F, G, H, I, w) SHA_ROUNDS4(L, 0); \
+  MD5_Q1(F, G, H, I, w) SHA_ROUNDS4(L, 1); \
+  MD5_Q2(F, G, H, I, w) SHA_ROUNDS4(L, 2); \
+  MD5_Q3(F, G, H, I, w) SHA_ROUNDS4(L, 3); \
+  MD5_Q4(F, G, H, I, w) SHA_ROUNDS4(L, 4); \
+  MD5_Q5(F, G, H, I, w) SHA_ROUNDS4(L, 5); \
+  MD5_Q6(F, G, H, I, w) SHA_ROUNDS4(L, 6); \
+  MD5_Q7(F, G, H, I, w) SHA_ROUNDS4(L, 7); \
+  MD5_Q8(F, G, H, I, w) SHA_ROUNDS4(L, 8); \
+  MD5_Q9(F, G, H, I, w) SHA_ROUNDS4(L, 9); \
+  MD5_Q10(F, G, H, I, w) SHA_ROUNDS4(L, 10); \
+  MD5_Q11(F, G, H, I, w) SHA_ROUNDS4(L, 11); \
+  MD5_Q12(F, G, H, I, w) SHA_ROUNDS4(L, 12); \
+  MD5_Q13(F, G, H, I, w) SHA_ROUNDS4(L, 13); \
+  MD5_Q14(F, G, H, I, w) SHA_ROUNDS4(L, 14); \
+  MD5_Q15(F, G, H, I, w) SHA_ROUNDS4(L, 15);
+
 /* count blocks of one MD5 chain and one SHA-256 lane: four rounds of one
  * between every four steps of the other. */
 SHA_TARGET static void together1(struct rider *r, size_t count) {
@@ -86,38 +107,7 @@ SHA_TARGET static void together1(struct rider *r, size_t count) {
     const uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
     const struct lane saved = st[0];
     for (int k = 0; k < 4; k++) g[0][k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(q + 16 * k)), mask);
-    MD5_Q0(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 0);
-    MD5_Q1(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 1);
-    MD5_Q2(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 2);
-    MD5_Q3(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 3);
-    MD5_Q4(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 4);
-    MD5_Q5(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 5);
-    MD5_Q6(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 6);
-    MD5_Q7(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 7);
-    MD5_Q8(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 8);
-    MD5_Q9(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 9);
-    MD5_Q10(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 10);
-    MD5_Q11(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 11);
-    MD5_Q12(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 12);
-    MD5_Q13(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 13);
-    MD5_Q14(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 14);
-    MD5_Q15(SF, SG, SH, SI, w)
-    SHA_ROUNDS4(1, 15);
+    RIDE_STEPS(SF, SG, SH, SI, 1)
     a += a0;
     b += b0;
     c += c0;
@@ -158,38 +148,7 @@ SHA_TARGET static void together2(struct rider *r0, struct rider *r1, size_t coun
       const struct lane saved[2] = {st[0], st[1]};
       for (int j = 0; j < 2; j++)
         for (int k = 0; k < 4; k++) g[j][k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(q[j] + 64 * n + 16 * k)), mask);
-      MD5_Q0(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 0);
-      MD5_Q1(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 1);
-      MD5_Q2(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 2);
-      MD5_Q3(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 3);
-      MD5_Q4(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 4);
-      MD5_Q5(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 5);
-      MD5_Q6(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 6);
-      MD5_Q7(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 7);
-      MD5_Q8(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 8);
-      MD5_Q9(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 9);
-      MD5_Q10(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 10);
-      MD5_Q11(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 11);
-      MD5_Q12(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 12);
-      MD5_Q13(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 13);
-      MD5_Q14(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 14);
-      MD5_Q15(F2, G2, H2, I2, w)
-      SHA_ROUNDS4(2, 15);
+      RIDE_STEPS(F2, G2, H2, I2, 2)
       LANES2(LANE_ADD)
       for (int j = 0; j < 2; j++) {
         st[j].abef = _mm_add_epi32(st[j].abef, saved[j].abef);
