@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, getPriority, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { native } from '../src/chunking/native.js';
 import { DEFAULT_AVG_SIZE } from '../src/chunking/parameters.js';
 import { DEFAULT_COMPRESSION_LEVEL } from '../src/store/store.js';
 import type { Ceilings } from './ceilings.js';
@@ -89,10 +90,11 @@ async function main(): Promise<void> {
   say('ceilings: one core alone on the first 256 MiB of generation 1 (MB/s); chunking also on random data');
   say('  sha256: OpenSSL one 16 KiB chunk at a time; "ours": the store\'s fingerprints, a batch of chunks side by side; md5: one stream, OpenSSL and ours, and ours for 2 and 4 streams side by side (all their bytes)');
   say('  md5+fp: ours with the chunks\' fingerprints riding along in the same pass, as the store runs it, one stream and two (all their bytes)');
+  say(`  chunking C: the cut search as the store runs it (${native.findCutsVectorized() ? 'sixteen positions at a time, AVX-512 VBMI' : 'no AVX-512 VBMI here: one byte at a time'}); C scalar: one byte at a time`);
   say(
     table(
-      ['sha256', 'sha256 ours', 'md5', 'md5 ours', 'md5 x2', 'md5 x4', 'md5+fp', 'md5+fp x2', 'xxh64', ...c.map((x) => `zstd-${x.level}`), ...c.map((x) => `ratio-${x.level}`), 'chunking C', 'C random', 'TS random'],
-      [[c[0]!.sha256, c[0]!.sha256Batch, c[0]!.md5, c[0]!.md5Native, c[0]!.md5Native2, c[0]!.md5Native4, c[0]!.md5Riding, c[0]!.md5Riding2, c[0]!.xxh64, ...c.map((x) => x.zstd), ...c.map((x) => x.zstdRatio), c[0]!.chunkingNative, c[0]!.chunkingNativeRandom, c[0]!.chunkingReference]],
+      ['sha256', 'sha256 ours', 'md5', 'md5 ours', 'md5 x2', 'md5 x4', 'md5+fp', 'md5+fp x2', 'xxh64', ...c.map((x) => `zstd-${x.level}`), ...c.map((x) => `ratio-${x.level}`), 'chunking C', 'C scalar', 'C random', 'TS random'],
+      [[c[0]!.sha256, c[0]!.sha256Batch, c[0]!.md5, c[0]!.md5Native, c[0]!.md5Native2, c[0]!.md5Native4, c[0]!.md5Riding, c[0]!.md5Riding2, c[0]!.xxh64, ...c.map((x) => x.zstd), ...c.map((x) => x.zstdRatio), c[0]!.chunkingNative, c[0]!.chunkingScalar, c[0]!.chunkingNativeRandom, c[0]!.chunkingReference]],
     ),
   );
 

@@ -63,13 +63,19 @@ static bool apart(const struct range *written, size_t w, const struct range *rea
 
 /* findCuts(data: Uint8Array, final: boolean, gear: Uint32Array(256),
  *          params: Uint32Array [min, normal, max, maskSmall, maskLarge],
- *          cuts: Uint32Array) -> number of cuts written */
+ *          cuts: Uint32Array, vector = true) -> number of cuts written.
+ * vector false keeps to the one-byte-at-a-time search (for tests). */
 static napi_value find_cuts(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "findCuts takes 5 arguments");
+  if (argc != 5 && argc != 6) {
+    napi_throw_type_error(env, NULL, "findCuts takes 5 or 6 arguments");
+    return NULL;
+  }
+  bool vector = true;
+  if (argc == 6 && napi_get_value_bool(env, argv[5], &vector) != napi_ok) {
+    napi_throw_type_error(env, NULL, "findCuts: vector must be a boolean");
     return NULL;
   }
   void *data, *gear, *params, *cuts;
@@ -96,10 +102,18 @@ static napi_value find_cuts(napi_env env, napi_callback_info info) {
       .mask_small = p[3],
       .mask_large = p[4],
   };
-  size_t n = gear_find_cuts((const uint8_t *)data, data_len, final ? 1 : 0, &g,
-                            (uint32_t *)cuts, cuts_len);
+  size_t n = (vector ? gear_find_cuts : gear_find_cuts_scalar)((const uint8_t *)data, data_len, final ? 1 : 0, &g,
+                                                              (uint32_t *)cuts, cuts_len);
   napi_value result;
   CHECK(env, napi_create_uint32(env, (uint32_t)n, &result));
+  return result;
+}
+
+/* findCutsVectorized() -> whether findCuts searches sixteen positions at a time here */
+static napi_value find_cuts_vectorized(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  CHECK(env, napi_get_boolean(env, gear_avx512_supported() != 0, &result));
   return result;
 }
 
@@ -375,6 +389,7 @@ NAPI_MODULE_INIT() {
   cairn_crc_init();
   napi_property_descriptor props[] = {
       {"findCuts", NULL, find_cuts, NULL, NULL, NULL, napi_default, NULL},
+      {"findCutsVectorized", NULL, find_cuts_vectorized, NULL, NULL, NULL, napi_default, NULL},
       {"xxh64", NULL, xxh64, NULL, NULL, NULL, napi_default, NULL},
       {"copy", NULL, copy, NULL, NULL, NULL, napi_default, NULL},
       {"lockFile", NULL, lock_file, NULL, NULL, NULL, napi_default, NULL},

@@ -26,9 +26,9 @@ static size_t next_cut(const uint8_t *p, size_t available, int final,
   return 0;
 }
 
-size_t gear_find_cuts(const uint8_t *data, size_t length, int final,
-                      const gear_params *params, uint32_t *cuts,
-                      size_t max_cuts) {
+size_t gear_find_cuts_scalar(const uint8_t *data, size_t length, int final,
+                             const gear_params *params, uint32_t *cuts,
+                             size_t max_cuts) {
   size_t start = 0;
   size_t count = 0;
   while (start < length && count < max_cuts) {
@@ -38,4 +38,14 @@ size_t gear_find_cuts(const uint8_t *data, size_t length, int final,
     cuts[count++] = (uint32_t)start;
   }
   return count;
+}
+
+size_t gear_find_cuts(const uint8_t *data, size_t length, int final,
+                      const gear_params *params, uint32_t *cuts,
+                      size_t max_cuts) {
+  /* Below a few registers past min_size the vector setup (the table's
+   * planes) costs more than the bytes it would hash. */
+  if (length > (size_t)params->min_size + 256 && gear_avx512_supported())
+    return gear_find_cuts_avx512(data, length, final, params, cuts, max_cuts);
+  return gear_find_cuts_scalar(data, length, final, params, cuts, max_cuts);
 }

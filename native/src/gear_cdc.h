@@ -24,4 +24,17 @@ size_t gear_find_cuts(const uint8_t *data, size_t length, int final,
                       const gear_params *params, uint32_t *cuts,
                       size_t max_cuts);
 
+/* The same search one byte at a time, on any CPU: what gear_find_cuts does
+ * where the vector search cannot run, and what tests hold it to. */
+size_t gear_find_cuts_scalar(const uint8_t *data, size_t length, int final,
+                             const gear_params *params, uint32_t *cuts,
+                             size_t max_cuts);
+
+/* Sixteen positions at a time (gear_cdc_avx512.c); only where
+ * gear_avx512_supported() says the CPU has AVX-512 VBMI. */
+size_t gear_find_cuts_avx512(const uint8_t *data, size_t length, int final,
+                             const gear_params *params, uint32_t *cuts,
+                             size_t max_cuts);
+int gear_avx512_supported(void);
+
 #endif

@@ -10,7 +10,8 @@ export interface CutFinder {
   findCuts(data: Uint8Array, final: boolean, cuts: Uint32Array): number;
 }
 
-export type CutFinderImplementation = 'native' | 'reference';
+/** native: the vector search where the CPU has it; scalar: the native one-byte-at-a-time search (for tests). */
+export type CutFinderImplementation = 'native' | 'scalar' | 'reference';
 
 export function createCutFinder(
   parameters: ChunkingParameters,
@@ -22,7 +23,8 @@ export function createCutFinder(
     return { parameters, findCuts: (data, final, cuts) => findCutsReference(data, final, gear, settings, cuts) };
   }
   const packed = packSettings(settings);
-  return { parameters, findCuts: (data, final, cuts) => native.findCuts(data, final, gear, packed, cuts) };
+  const vector = implementation === 'native';
+  return { parameters, findCuts: (data, final, cuts) => native.findCuts(data, final, gear, packed, cuts, vector) };
 }
 
 function packSettings(g: GearSettings): Uint32Array {

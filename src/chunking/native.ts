@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 
 /** The C inner loops built by `npm install` (native/). */
 export interface NativeBinding {
-  findCuts(data: Uint8Array, final: boolean, gear: Uint32Array, params: Uint32Array, cuts: Uint32Array): number;
+  /**
+   * The cuts of data (see findCutsReference), sixteen positions at a time where
+   * the CPU has AVX-512 VBMI (findCutsVectorized) unless `vector` is false.
+   */
+  findCuts(data: Uint8Array, final: boolean, gear: Uint32Array, params: Uint32Array, cuts: Uint32Array, vector?: boolean): number;
+  findCutsVectorized(): boolean;
   xxh64(data: Uint8Array, seed?: bigint): bigint;
   /** memcpy(dst + offset, src): for shared buffers, which V8 copies into slowly. */
   copy(dst: Uint8Array, offset: number, src: Uint8Array): void;
