@@ -45,6 +45,14 @@ export class ChunkBatcher {
     return this.batchSize - this.cutter.parameters.maxSize;
   }
 
+  /**
+   * The current buffer's unfilled end. Bytes written there and then pushed
+   * (the same memory, from its start) are taken where they lie, not copied.
+   */
+  get free(): Uint8Array {
+    return this.current.subarray(this.fill);
+  }
+
   /** Appends data and returns the batches it completed. */
   push(data: Uint8Array): ChunkBatch[] {
     if (this.finished) throw new Error('ChunkBatcher: push after finish');
@@ -52,7 +60,8 @@ export class ChunkBatcher {
     let offset = 0;
     while (offset < data.length) {
       const n = Math.min(this.batchSize - this.fill, data.length - offset);
-      native.copy(this.current, this.fill, data.subarray(offset, offset + n));
+      const inPlace = offset === 0 && data.buffer === this.current.buffer && data.byteOffset === this.current.byteOffset + this.fill;
+      if (!inPlace) native.copy(this.current, this.fill, data.subarray(offset, offset + n));
       this.fill += n;
       offset += n;
       if (this.fill === this.batchSize) out.push(this.cut(false));

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { UnitInfo, UnitRegistry } from '../units/unit-registry.js';
-import { socketBodies } from './socket-body.js';
+import { socketBodies, socketReads } from './socket-body.js';
 
 /**
  * Prometheus metrics: per-unit gauges read from the stores at scrape time,
@@ -59,6 +59,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const [read, n] of Object.entries(socketBodies)) this.inc({ read }, n);
+      },
+    });
+    new Counter({
+      name: 'cairn_request_body_reads_total',
+      help: 'Socket reads of the bodies read straight from the socket, by where they landed: "landed" in the batch buffer itself (no copy), "buffered" in a read buffer and copied from there.',
+      labelNames: ['into'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [into, n] of Object.entries(socketReads)) this.inc({ into }, n);
       },
     });
     this.bytesIn = trafficCounter('cairn_bytes_in_total', 'Object bytes received since start, by unit.', (t) => t.bytesIn);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { PushSource } from '../store/push-source.js';
+import type { Landing, PushSource } from '../store/push-source.js';
 
 /**
  * Large request bodies read straight from the socket, not through Node's HTTP
@@ -79,6 +79,13 @@ interface SocketState {
  */
 export const socketBodies = { socket: 0, parser: 0, abandoned: 0 };
 
+/**
+ * Socket reads of those bodies since start, by where they were aimed:
+ * straight into the taker's memory (a batch buffer: no copy follows) or
+ * into this module's buffers (copied when taken). For the metrics.
+ */
+export const socketReads = { landed: 0, buffered: 0 };
+
 const sockets = new WeakMap<Socket, SocketState>();
 const idle: Buffer[] = [];
 const IDLE_KEPT = 8;
@@ -146,6 +153,12 @@ function takeable(req: IncomingMessage, socket: HookedSocket, length: number): b
 class SocketBody implements PushSource {
   readonly kind = 'push';
   private take: ((bytes: Uint8Array) => number) | null = null;
+  /** Where the taker would have the next read land (a batch's free end), if anywhere. */
+  private landing: Landing | null = null;
+  /** The taker's memory the next read is aimed at, chosen after the last read was taken. */
+  private target: Uint8Array | null = null;
+  /** The taker asked for no read until resume(), the next one aimed at its memory. */
+  private awaitingRoom = false;
   /** Bytes offered and not yet taken; nothing more is read until they are. */
   private pending: Uint8Array | null = null;
   /** Body bytes not yet read from the socket. */
@@ -165,8 +178,9 @@ class SocketBody implements PushSource {
     private readonly length: number,
   ) {}
 
-  run(take: (bytes: Uint8Array) => number): Promise<void> {
+  run(take: (bytes: Uint8Array) => number, landing?: Landing): Promise<void> {
     this.take = take;
+    this.landing = landing ?? null;
     return new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -176,7 +190,13 @@ class SocketBody implements PushSource {
   }
 
   resume(): void {
-    if (this.settled || !this.pending) return;
+    if (this.settled) return;
+    if (this.awaitingRoom) {
+      this.awaitingRoom = false;
+      this.readOn();
+      return;
+    }
+    if (!this.pending) return;
     const rest = this.pending;
     this.pending = null;
     if (!this.offer(rest)) return;
@@ -235,13 +255,39 @@ class SocketBody implements PushSource {
       queueMicrotask(() => this.finish());
       return false;
     }
-    return true;
+    return this.aim();
   }
 
-  /** Where the next read lands: never past the body, never over bytes still waiting to be taken. */
+  /**
+   * Asks the taker where the next read should land (read by nextBuffer(),
+   * which Node calls once this read's callback returns). False when the
+   * taker wants no read until it resumes the source.
+   */
+  private aim(): boolean {
+    this.target = null;
+    const to = this.landing?.(Math.min(this.remaining, READ_BYTES));
+    if (!to || to.into.length === 0) return true;
+    this.target = to.into;
+    this.awaitingRoom = to.pause;
+    return !to.pause;
+  }
+
+  /**
+   * Where the next read lands: never past the body, never over bytes still
+   * waiting to be taken. The taker's own memory when it offers some (the
+   * read is then taken where it lies), else one of this body's buffers.
+   */
   private nextBuffer(): Uint8Array {
     if (this.settled || this.remaining === 0) return sockets.get(this.socket)!.first;
+    const target = this.target;
+    if (target && !this.pending) {
+      this.target = null;
+      socketReads.landed++;
+      return target;
+    }
+    this.target = null;
     if (this.pending) this.next ^= 1;
+    socketReads.buffered++;
     const b = this.buffers[this.next]!;
     return this.remaining >= b.length ? b : b.subarray(0, this.remaining);
   }
@@ -341,6 +387,13 @@ class SocketBody implements PushSource {
     if (handle?.reading) {
       handle.reading = false;
       handle.readStop();
+    }
+    // The handle's next read may be aimed at the taker's memory (a batch
+    // slot), which goes back to the pool once the stream fails and then holds
+    // another stream's bytes. Aim it at this socket's own buffer instead.
+    if (handle && state) {
+      handle.useUserBuffer(state.first);
+      if (h) socket[h.buffer] = state.first;
     }
     this.reject(err);
   }

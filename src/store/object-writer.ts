@@ -8,7 +8,7 @@ import {
   type RecordEntry,
 } from './container-format.js';
 import { EntityTooLargeError } from './errors.js';
-import { isPushSource, type ByteSource, type PushSource } from './push-source.js';
+import { isPushSource, type ByteSource, type Landing, type PushSource } from './push-source.js';
 import { RecordAppender } from './record-appender.js';
 import type { ChunkRow } from './index-db.js';
 import { fingerprintKey } from './locality-cache.js';
@@ -195,6 +195,19 @@ export class ObjectWriter {
     const reserve = (): void => {
       wait.reserving ??= this.buffers.waitForRoom().then(() => settle(null), settle);
     };
+    // A source that reads (a socket) may read straight into the batch's free
+    // end. Until the next batch's slot is reserved a read must stop a byte
+    // short of filling it (a full batch could not be cut yet), so that every
+    // read landed there is taken whole; the last byte waits for the slot.
+    const landing: Landing = (most) => {
+      if (wait.paused || wait.refused || this.failure) return null;
+      const free = batcher.free;
+      if (this.buffers.ready) return { into: free.subarray(0, Math.min(most, free.length)), pause: false };
+      if (free.length > 1) return { into: free.subarray(0, Math.min(most, free.length - 1)), pause: false };
+      wait.paused = true;
+      reserve();
+      return { into: free, pause: true };
+    };
     await source.run((bytes) => {
       if (wait.refused) throw wait.refused;
       if (this.failure) throw this.failure;
@@ -215,7 +228,7 @@ export class ObjectWriter {
       if (!this.buffers.ready) reserve();
       size += o;
       return o;
-    });
+    }, landing);
     // A reservation still under way would take its slot after the stream has given its slots back.
     while (wait.reserving) await wait.reserving;
     if (wait.refused) throw wait.refused;

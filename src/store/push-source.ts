@@ -12,10 +12,21 @@ export interface PushSource {
    * source offers nothing more until resume(), then offers the rest again.
    * Resolves once every byte was taken; rejects if the source or take fails.
    */
-  run(take: (bytes: Uint8Array) => number): Promise<void>;
+  run(take: (bytes: Uint8Array) => number, landing?: Landing): Promise<void>;
   /** The taker has room again. */
   resume(): void;
 }
+
+/**
+ * Where the taker would have its next bytes land, at most `most` of them:
+ * memory it owns and takes from in place, so a source that can write there
+ * (a socket read) spares the copy. Null when it has no such place now. With
+ * `pause`, the source writes nothing there (and offers nothing) until the
+ * taker calls resume(): the taker has no room for those bytes yet. The
+ * source must offer bytes it wrote there before writing anywhere else, and
+ * must not write there once run() has settled.
+ */
+export type Landing = (most: number) => { into: Uint8Array; pause: boolean } | null;
 
 /** What a stream is ingested from. */
 export type ByteSource = AsyncIterable<Uint8Array> | PushSource;
@@ -29,12 +40,12 @@ export function observed(source: ByteSource, see: (bytes: Uint8Array) => void): 
   if (isPushSource(source)) {
     return {
       kind: 'push',
-      run: (take) =>
+      run: (take, landing) =>
         source.run((bytes) => {
           const n = take(bytes);
           if (n > 0) see(n === bytes.length ? bytes : bytes.subarray(0, n));
           return n;
-        }),
+        }, landing),
       resume: () => source.resume(),
     };
   }

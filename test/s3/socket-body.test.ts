@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import t, { type Test } from 'tap';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { socketBodies } from '../../src/http/socket-body.js';
+import { socketBodies, socketReads } from '../../src/http/socket-body.js';
 import { StreamChecksum } from '../../src/s3/checksums.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { HttpConnection } from '../helpers/http-connection.js';
@@ -55,6 +55,7 @@ async function connected(t: Test, bucket: string): Promise<{ s: S3TestServer; co
 t.test('large bodies come from the socket, byte for byte, and the connection goes on', async (t) => {
   const { s, conn } = await connected(t, 'sock');
   const before = counts();
+  const readsBefore = { ...socketReads };
 
   // More than the stream's batch buffers hold (4 of 4 MiB): the socket must pause and resume.
   const big = pseudoRandomBytes('big', 40 * MiB + 12345);
@@ -94,8 +95,15 @@ t.test('large bodies come from the socket, byte for byte, and the connection goe
   t.equal(after.socket - before.socket, 2, 'both large bodies were read from the socket');
   t.equal(after.abandoned - before.abandoned, 0);
 
+  // Most reads land in the batch buffers themselves (no copy); the first of each body, and any
+  // read while the stream waits for a buffer, land in the socket's own.
+  const landed = socketReads.landed - readsBefore.landed;
+  const buffered = socketReads.buffered - readsBefore.buffered;
+  t.ok(landed > 0, `reads landed in the batch buffers (${landed} landed, ${buffered} buffered)`);
+
   const m = await signedFetch(s.url, 'GET', '/metrics', s.admin);
   t.match(m.text, /cairn_request_bodies_total\{read="socket"\} [1-9]/, 'the metrics count them');
+  t.match(m.text, /cairn_request_body_reads_total\{into="landed"\} [1-9]/, 'and where their reads landed');
 });
 
 t.test('a request pipelined behind a large body is parsed as the next request', async (t) => {
@@ -175,6 +183,29 @@ t.test('a large body refused half-way (the hard quota) stores nothing; the conne
   const fits = pseudoRandomBytes('fits', 3 * MiB);
   await s.client().send(new PutObjectCommand({ Bucket: 'full', Key: 'y', Body: fits }));
   t.ok((await stored(s, 'full', 'y'))!.equals(fits));
+});
+
+t.test('a body abandoned half-way leaves no read aimed at the batch buffers other streams then use', async (t) => {
+  // The refused stream's batch buffers go back to the pool while its client is
+  // still sending; streams on other connections take them. Any read still aimed
+  // at them would land in those streams' bytes.
+  const { s, conn } = await connected(t, 'tight');
+  await s.client().send(new CreateBucketCommand({ Bucket: 'roomy' }));
+  s.server.units.setQuota('tight', { soft: null, hard: 5 * MiB });
+  const others = Array.from({ length: 3 }, (_, i) => pseudoRandomBytes(`other ${i}`, 20 * MiB + i));
+  const refused = pseudoRandomBytes('refused', 40 * MiB);
+  for (let round = 0; round < 3; round++) {
+    const c = round === 0 ? conn : await HttpConnection.open(s.url);
+    if (round > 0) t.teardown(() => c.close());
+    await c.write(putHead(s, `/tight/r${round}`, refused));
+    c.socket.write(refused, () => undefined);
+    const puts = others.map((b, i) => s.client().send(new PutObjectCommand({ Bucket: 'roomy', Key: `o${round}-${i}`, Body: b })));
+    await c.answer().catch(() => null);
+    t.ok(await c.closedBy(10_000), `round ${round}: the refused connection is closed`);
+    const etags = await Promise.all(puts);
+    etags.forEach((r, i) => t.equal(r.ETag, `"${md5(others[i]!).toString('hex')}"`, `round ${round}: stream ${i} hashed its own bytes`));
+    for (const [i, b] of others.entries()) t.ok((await stored(s, 'roomy', `o${round}-${i}`))!.equals(b), `round ${round}: stream ${i} stored byte for byte`);
+  }
 });
 
 t.test('a client gone mid-body leaves nothing behind', async (t) => {
