@@ -159,6 +159,8 @@ class SocketBody implements PushSource {
   private target: Uint8Array | null = null;
   /** The taker asked for no read until resume(), the next one aimed at its memory. */
   private awaitingRoom = false;
+  /** The socket's reads are this body's (not the parser's). */
+  private tookOver = false;
   /** Bytes offered and not yet taken; nothing more is read until they are. */
   private pending: Uint8Array | null = null;
   /** Body bytes not yet read from the socket. */
@@ -204,7 +206,12 @@ class SocketBody implements PushSource {
     else this.readOn();
   }
 
+  stop(reason: Error): void {
+    this.fail(reason);
+  }
+
   private start(): void {
+    if (this.settled) return; // stopped before it began
     const { req, socket } = this;
     if (!takeable(req, socket, this.length)) {
       this.fallBack();
@@ -230,6 +237,7 @@ class SocketBody implements PushSource {
     socket[h.buffer] = state.first;
     socket[h.callback] = (n: number, into: Uint8Array): boolean => this.onRead(n, into);
     socket[h.generator] = (): Uint8Array => this.nextBuffer();
+    this.tookOver = true;
     socket.once('close', this.onClose);
     if (head.length > 0 && !this.offer(head)) return;
     if (this.remaining === 0) this.finish();
@@ -376,6 +384,12 @@ class SocketBody implements PushSource {
   private fail(err: Error): void {
     if (this.settled) return;
     this.settled = true;
+    if (!this.tookOver) {
+      // Not begun, or read by the parser: the socket's reads were never this body's to stop.
+      this.reject(err);
+      this.wake?.();
+      return;
+    }
     const { socket } = this;
     socket.removeListener('close', this.onClose);
     const state = sockets.get(socket);
@@ -406,6 +420,7 @@ class SocketBody implements PushSource {
       for await (const piece of pieces) {
         let rest: Uint8Array = piece;
         for (;;) {
+          if (this.settled) return; // stopped: the taker is gone
           const n = this.take!(rest);
           if (n === rest.length) break;
           rest = rest.subarray(n);

@@ -249,5 +249,6 @@ export function pushedAwsChunked(source: PushSource, mode: ChunkedMode, signing:
       decoder.end();
     },
     resume: () => source.resume(),
+    stop: (reason) => source.stop(reason),
   };
 }

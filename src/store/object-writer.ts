@@ -105,6 +105,12 @@ export class ObjectWriter {
   private readonly edges: EdgeCapture | null;
   /** The batch fresh bytes of a composed recipe are gathering in, not yet submitted. */
   private gathering: Gathering | null = null;
+  /**
+   * The push source being taken from, until its run settles. It may have a
+   * read aimed at a batch buffer (landing), so it is stopped before this
+   * stream's buffers go back to the pool.
+   */
+  private taking: { source: PushSource; run: Promise<void> } | null = null;
 
   constructor(
     private readonly ctx: StoreContext,
@@ -208,7 +214,7 @@ export class ObjectWriter {
       reserve();
       return { into: free, pause: true };
     };
-    await source.run((bytes) => {
+    const run = source.run((bytes) => {
       if (wait.refused) throw wait.refused;
       if (this.failure) throw this.failure;
       if (size + bytes.length > sizeLimit) throw new EntityTooLargeError(sizeLimit);
@@ -229,6 +235,12 @@ export class ObjectWriter {
       size += o;
       return o;
     }, landing);
+    this.taking = { source, run };
+    try {
+      await run;
+    } finally {
+      this.taking = null;
+    }
     // A reservation still under way would take its slot after the stream has given its slots back.
     while (wait.reserving) await wait.reserving;
     if (wait.refused) throw wait.refused;
@@ -356,7 +368,11 @@ export class ObjectWriter {
     if (this.committing) await this.committing.catch(noop);
     if (this.phase === 'committed' || this.phase === 'aborted') return;
     this.phase = 'aborted';
+    const taking = this.taking;
+    // Before anything else: a reservation failed below would resume the source.
+    taking?.source.stop(new Error('stream aborted'));
     this.fail(new Error('stream aborted'));
+    await taking?.run.catch(noop);
     await Promise.allSettled([...this.inFlight, this.classifyTail, this.writeTail]);
     this.buffers.dispose();
     try {

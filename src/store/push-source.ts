@@ -15,6 +15,12 @@ export interface PushSource {
   run(take: (bytes: Uint8Array) => number, landing?: Landing): Promise<void>;
   /** The taker has room again. */
   resume(): void;
+  /**
+   * The taker is going away (its stream aborted) and its memory with it:
+   * run() rejects with `reason`, and nothing more is written into memory the
+   * taker lent through landing, from the moment this returns.
+   */
+  stop(reason: Error): void;
 }
 
 /**
@@ -47,6 +53,7 @@ export function observed(source: ByteSource, see: (bytes: Uint8Array) => void): 
           return n;
         }, landing),
       resume: () => source.resume(),
+      stop: (reason) => source.stop(reason),
     };
   }
   return (async function* () {

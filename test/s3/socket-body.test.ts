@@ -208,6 +208,28 @@ t.test('a body abandoned half-way leaves no read aimed at the batch buffers othe
   }
 });
 
+t.test('a unit deleted while a body streams into it: the socket stops before the batch buffers go back', async (t) => {
+  // Deleting the unit closes its store, which aborts the stream mid-body while
+  // the client still sends. Its socket's next read may be aimed at a batch
+  // buffer; streams into another unit take those buffers right after.
+  const { s, conn } = await connected(t, 'doomed');
+  await s.client().send(new CreateBucketCommand({ Bucket: 'keeps' }));
+  const body = pseudoRandomBytes('doomed', 48 * MiB);
+  const others = Array.from({ length: 3 }, (_, i) => pseudoRandomBytes(`keeps ${i}`, 16 * MiB + i));
+  await conn.write(putHead(s, '/doomed/x', body));
+  conn.socket.write(body, () => undefined);
+  const traffic = s.server.units.unit('doomed').traffic;
+  for (let i = 0; i < 500 && traffic.bytesIn < 8 * MiB; i++) await new Promise((r) => setTimeout(r, 10));
+  t.ok(traffic.bytesIn >= 8 * MiB, 'the body was under way');
+  const puts = others.map((b, i) => s.client().send(new PutObjectCommand({ Bucket: 'keeps', Key: `k${i}`, Body: b })));
+  await s.server.units.delete('doomed', { force: true });
+  await conn.answer().catch(() => null);
+  t.ok(await conn.closedBy(10_000), 'the aborted body\'s connection is closed');
+  const etags = await Promise.all(puts);
+  etags.forEach((r, i) => t.equal(r.ETag, `"${md5(others[i]!).toString('hex')}"`, `stream ${i} hashed its own bytes`));
+  for (const [i, b] of others.entries()) t.ok((await stored(s, 'keeps', `k${i}`))!.equals(b), `stream ${i} stored byte for byte`);
+});
+
 t.test('a client gone mid-body leaves nothing behind', async (t) => {
   const { s, conn } = await connected(t, 'gone');
   const before = counts();
