@@ -23,9 +23,10 @@ export class ChunkDirectory {
   localityHits = 0;
   indexReads = 0;
   /**
-   * Set while a garbage collection runs: every committed chunk a writer or a
-   * reader is told about is reported, so the collection keeps it live even if
-   * nothing live referenced it when the mark walked by (docs/architecture.md).
+   * Set while a garbage collection runs: every chunk a writer or a reader is
+   * told about (committed, or staged by another stream) is reported, so the
+   * collection keeps it live even if nothing live referenced it when the mark
+   * walked by (docs/architecture.md).
    */
   guard: ((fp: Buffer) => void) | null = null;
 
@@ -56,7 +57,13 @@ export class ChunkDirectory {
       return COMMITTED;
     }
     const staged = this.index.stagedChunk(fp);
-    return staged ? { state: 'staged', row: staged } : ABSENT;
+    if (!staged) return ABSENT;
+    // Another stream's chunk, not yet committed, that this writer will commit a
+    // reference to. Its container may already be sealed (a candidate), and its
+    // owner may commit it and see its object deleted before the mark: nothing
+    // the mark walks would reach it then, so it is reported too.
+    this.guard?.(Buffer.from(fp));
+    return { state: 'staged', row: staged };
   }
 
   /** For reads: where a committed chunk lives. */

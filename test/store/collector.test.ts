@@ -187,6 +187,37 @@ t.test('the guard: a put that starts during a collection and dedups against dead
   t.ok((await store.verify()).ok);
 });
 
+t.test('the guard: a put that leans on chunks another stream has staged keeps them, even once that stream commits and its object goes', async (t) => {
+  // Small containers: the staging stream's first chunks sit in containers sealed while it is
+  // still open, so they are candidates of a collection that begins then.
+  const { store } = await openTestStore(t, { create: { containerSize: 256 * 1024 } });
+  const shared = pseudoRandomBytes('staged-shared', 6_000_000);
+  const holdA = gate();
+  const a = store.put('a', gatedSource(shared, holdA.promise, pseudoRandomBytes('a-tail', 100_000)));
+  const lookups0 = store.lookupCounters().lookups;
+  await until(() => store.lookupCounters().lookups - lookups0 > 40, "the first stream's chunks staged");
+  await new Promise((r) => setTimeout(r, 100));
+  // The collection waits for the first stream (open before its guard went up).
+  const gc = store.collectGarbage();
+  await until(() => store['ctx'].directory.guard !== null, 'the guard');
+  // The second stream begins under the guard and dedups against the first one's staged chunks.
+  const holdB = gate();
+  const lookups1 = store.lookupCounters().lookups;
+  const b = store.put('b', gatedSource(shared, holdB.promise, pseudoRandomBytes('b-tail', 100_000)));
+  await until(() => store.lookupCounters().lookups - lookups1 > 40, "the second stream's lookups");
+  // The first stream commits, and its object is deleted before the collection marks: nothing
+  // committed reaches the shared chunks now but the second stream's recipe, not yet committed.
+  holdA.open();
+  await a;
+  await store.delete('a');
+  await gc;
+  holdB.open();
+  await b;
+  const back = await readAll(store, 'b');
+  t.ok(back.subarray(0, shared.length).equals(shared), 'the chunks it leaned on are still there');
+  t.ok((await store.verify()).ok);
+});
+
 t.test('the barrier: a stream that took its references before the collection began is waited for', async (t) => {
   const { store, old } = await deadUnit(t);
   const lookups = store.lookupCounters().lookups;
