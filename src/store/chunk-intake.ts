@@ -79,11 +79,15 @@ export async function admitChunks(ctx: StoreContext, frame: Buffer, offered: rea
   try {
     await appender.append(records, entries, (rows) => placed.push(...rows));
     await appender.sync();
-    added = await ctx.index.commitChunks(placed);
+    // Known to dedup as soon as the rows are in, not once the WAL is synced: a query
+    // meanwhile (a rerun of an interrupted push) would be told they are missing and
+    // send them again. A commit that leans on them syncs the same WAL after.
+    added = await ctx.index.commitChunks(placed, (fresh) => {
+      for (const row of fresh) ctx.directory.remember(row.fingerprint);
+    });
   } finally {
     await appender.release();
   }
-  for (const row of added) ctx.directory.remember(row.fingerprint);
   return {
     received: offered.length,
     stored: added.length,

@@ -433,9 +433,10 @@ export class IndexDb {
   /**
    * Commits chunks that belong to no object yet (a client pushed them; its
    * recipe follows). Resolves, once durable, to the rows that were new: a chunk
-   * committed by someone else meanwhile keeps its first copy.
+   * committed by someone else meanwhile keeps its first copy. `committed` sees
+   * those rows as soon as they are visible, before the WAL is synced.
    */
-  async commitChunks(rows: readonly ChunkRow[]): Promise<ChunkRow[]> {
+  async commitChunks(rows: readonly ChunkRow[], committed?: (fresh: readonly ChunkRow[]) => void): Promise<ChunkRow[]> {
     const added = this.relaxed(() =>
       this.db.transaction(() => {
         const fresh: ChunkRow[] = [];
@@ -446,6 +447,7 @@ export class IndexDb {
         return fresh;
       }).immediate(),
     );
+    committed?.(added);
     await this.wal.sync();
     return added;
   }
