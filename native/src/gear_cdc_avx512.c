@@ -130,7 +130,7 @@ int gear_avx512_supported(void) {
   /* Not cached: workers call this at once, and the check is a few loads. */
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-         __builtin_cpu_supports("bmi2");
+         __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
 }
 
 #else
