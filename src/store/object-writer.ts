@@ -201,15 +201,17 @@ export class ObjectWriter {
     const reserve = (): void => {
       wait.reserving ??= this.buffers.waitForRoom().then(() => settle(null), settle);
     };
+    // A batch is filled only once the next batch's slot is reserved (a full
+    // batch is cut at once); until then a push stops a byte short of it.
+    const fillable = (): number => batcher.room - (this.buffers.ready ? 0 : 1);
     // A source that reads (a socket) may read straight into the batch's free
-    // end. Until the next batch's slot is reserved a read must stop a byte
-    // short of filling it (a full batch could not be cut yet), so that every
-    // read landed there is taken whole; the last byte waits for the slot.
+    // end, at most what may be filled, so that every read landed there is
+    // taken whole; a last byte that must wait for the slot waits as a paused read.
     const landing: Landing = (most) => {
       if (wait.paused || wait.refused || this.failure) return null;
       const free = batcher.free;
-      if (this.buffers.ready) return { into: free.subarray(0, Math.min(most, free.length)), pause: false };
-      if (free.length > 1) return { into: free.subarray(0, Math.min(most, free.length - 1)), pause: false };
+      const room = fillable();
+      if (room > 0) return { into: free.subarray(0, Math.min(most, room)), pause: false };
       wait.paused = true;
       reserve();
       return { into: free, pause: true };
@@ -222,7 +224,7 @@ export class ObjectWriter {
       while (o < bytes.length) {
         let n = Math.min(bytes.length - o, batcher.maxPush);
         if (n >= batcher.room && !this.buffers.ready) {
-          n = batcher.room - 1;
+          n = fillable();
           if (n <= 0) {
             wait.paused = true;
             break;
