@@ -291,56 +291,98 @@ static napi_value md5_vectorized_js(napi_env env, napi_callback_info info) {
 
 /* md5Fingerprints(md5: Uint32Array(4), md5Blocks: Uint8Array (whole blocks), data: Uint8Array,
  *                 ends: Uint32Array, cursor: Uint32Array(10), limit: number, out: Uint8Array(32 * ends.length),
- *                 [the same seven for a second stream])
+ *                 [a second set: [data, ends, cursor, limit, out]],
+ *                 [the same for a second stream])
  *   -> false (nothing touched) when the CPU lacks SHA-NI; see md5_fingerprints.h */
 #define RIDER_ARGS 7
+#define SET_ARGS 5
+
+/* A chunk set from v[0..5): data, ends, cursor, limit, out; false when malformed. */
+static bool chunk_set_from(napi_env env, napi_value *v, struct chunk_set *set) {
+  void *data, *ends, *cursor, *out;
+  size_t data_len, n, cursor_len, out_len;
+  int64_t limit = -1;
+  if (!typed_array(env, v[0], napi_uint8_array, &data, &data_len) || !typed_array(env, v[1], napi_uint32_array, &ends, &n) ||
+      !typed_array(env, v[2], napi_uint32_array, &cursor, &cursor_len) || napi_get_value_int64(env, v[3], &limit) != napi_ok ||
+      !typed_array(env, v[4], napi_uint8_array, &out, &out_len)) {
+    napi_throw_type_error(env, NULL,
+                          "md5Fingerprints: expects (Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array"
+                          "[, [Uint8Array, Uint32Array, Uint32Array, number, Uint8Array]])");
+    return false;
+  }
+  const uint32_t *e = (const uint32_t *)ends;
+  const uint32_t *c = (const uint32_t *)cursor;
+  bool ok = cursor_len == 10 && out_len >= 32 * n && limit >= 0 && (uint64_t)limit <= data_len && c[0] <= n && c[1] % 64 == 0;
+  for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
+  if (ok && c[0] < n) ok = (c[0] == 0 ? 0 : e[c[0] - 1]) + (uint64_t)c[1] <= e[c[0]];
+  *set = (struct chunk_set){(const uint8_t *)data, e, n, (uint32_t *)cursor, (size_t)limit, (uint8_t *)out};
+  if (!ok) {
+    napi_throw_range_error(env, NULL,
+                           "md5Fingerprints: 4 MD5 words, whole blocks, ends rising within data, a cursor of 10 words "
+                           "within them, a limit within data, and 32 bytes of out for each chunk");
+    return false;
+  }
+  return true;
+}
+
 static napi_value md5_fingerprints_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2 * RIDER_ARGS;
-  napi_value argv[2 * RIDER_ARGS];
+  size_t argc = 2 * (RIDER_ARGS + 1);
+  napi_value argv[2 * (RIDER_ARGS + 1)];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct md5_rider riders[2];
-  const size_t count = argc / RIDER_ARGS;
-  if (argc % RIDER_ARGS != 0 || count < 1 || count > 2) {
-    napi_throw_type_error(env, NULL, "md5Fingerprints: expects seven arguments for each of one or two streams");
-    return NULL;
-  }
-  for (size_t r = 0; r < count; r++) {
-    napi_value *v = argv + RIDER_ARGS * r;
-    void *md5, *blocks, *data, *ends, *cursor, *out;
-    size_t md5_len, blocks_len, data_len, n, cursor_len, out_len;
-    int64_t limit = -1;
-    if (!typed_array(env, v[0], napi_uint32_array, &md5, &md5_len) || !typed_array(env, v[1], napi_uint8_array, &blocks, &blocks_len) ||
-        !typed_array(env, v[2], napi_uint8_array, &data, &data_len) || !typed_array(env, v[3], napi_uint32_array, &ends, &n) ||
-        !typed_array(env, v[4], napi_uint32_array, &cursor, &cursor_len) || napi_get_value_int64(env, v[5], &limit) != napi_ok ||
-        !typed_array(env, v[6], napi_uint8_array, &out, &out_len)) {
+  size_t count = 0, pos = 0;
+  while (pos < argc && count < 2) {
+    if (argc - pos < RIDER_ARGS) break;
+    napi_value *v = argv + pos;
+    void *md5, *blocks;
+    size_t md5_len = 0, blocks_len = 0;
+    if (!typed_array(env, v[0], napi_uint32_array, &md5, &md5_len) || !typed_array(env, v[1], napi_uint8_array, &blocks, &blocks_len)) {
       napi_throw_type_error(env, NULL,
                             "md5Fingerprints: expects (Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array)");
       return NULL;
     }
-    const uint32_t *e = (const uint32_t *)ends;
-    const uint32_t *c = (const uint32_t *)cursor;
-    bool ok = md5_len == 4 && blocks_len % 64 == 0 && cursor_len == 10 && out_len >= 32 * n && limit >= 0 &&
-              (uint64_t)limit <= data_len && c[0] <= n && c[1] % 64 == 0;
-    for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
-    if (ok && c[0] < n) ok = (c[0] == 0 ? 0 : e[c[0] - 1]) + (uint64_t)c[1] <= e[c[0]];
-    riders[r] = (struct md5_rider){(uint32_t *)md5, (const uint8_t *)blocks, blocks_len / 64, (const uint8_t *)data, e, n,
-                                   (uint32_t *)cursor, (size_t)limit, (uint8_t *)out};
-    if (!ok) {
+    if (md5_len != 4 || blocks_len % 64 != 0) {
       napi_throw_range_error(env, NULL,
                              "md5Fingerprints: 4 MD5 words, whole blocks, ends rising within data, a cursor of 10 words "
                              "within them, a limit within data, and 32 bytes of out for each chunk");
       return NULL;
     }
+    struct md5_rider *r = &riders[count];
+    *r = (struct md5_rider){(uint32_t *)md5, (const uint8_t *)blocks, blocks_len / 64, {{0}}, 1};
+    if (!chunk_set_from(env, v + 2, &r->sets[0])) return NULL;
+    pos += RIDER_ARGS;
+    bool is_array = false;
+    if (pos < argc && napi_is_array(env, argv[pos], &is_array) == napi_ok && is_array) {
+      napi_value items[SET_ARGS];
+      uint32_t len = 0;
+      if (napi_get_array_length(env, argv[pos], &len) != napi_ok || len != SET_ARGS) {
+        napi_throw_type_error(env, NULL, "md5Fingerprints: a second set is [data, ends, cursor, limit, out]");
+        return NULL;
+      }
+      for (uint32_t i = 0; i < SET_ARGS; i++) CHECK(env, napi_get_element(env, argv[pos], i, &items[i]));
+      if (!chunk_set_from(env, items, &r->sets[1])) return NULL;
+      r->nsets = 2;
+      pos++;
+    }
+    count++;
+  }
+  if (count == 0 || pos != argc) {
+    napi_throw_type_error(env, NULL, "md5Fingerprints: expects seven arguments (and a second set) for each of one or two streams");
+    return NULL;
   }
   /* What the loops write (states, cursors, digests) lies over nothing else they write, nor over the chunk ends they read. */
-  struct range written[6], read[2];
+  struct range written[10], read[4];
+  size_t nw = 0, nr = 0;
   for (size_t r = 0; r < count; r++) {
-    written[3 * r] = (struct range){riders[r].md5, 16};
-    written[3 * r + 1] = (struct range){riders[r].cursor, 40};
-    written[3 * r + 2] = (struct range){riders[r].out, 32 * riders[r].n};
-    read[r] = (struct range){riders[r].ends, 4 * riders[r].n};
+    written[nw++] = (struct range){riders[r].md5, 16};
+    for (size_t i = 0; i < riders[r].nsets; i++) {
+      const struct chunk_set *set = &riders[r].sets[i];
+      written[nw++] = (struct range){set->cursor, 40};
+      written[nw++] = (struct range){set->out, 32 * set->n};
+      read[nr++] = (struct range){set->ends, 4 * set->n};
+    }
   }
-  if (!apart(written, 3 * count, read, count)) {
+  if (!apart(written, nw, read, nr)) {
     napi_throw_range_error(env, NULL, "md5Fingerprints: an output lies over another output or over chunk ends");
     return NULL;
   }

@@ -11,7 +11,11 @@
  * interleaved at 1440-1477 MB/s, and at 1272-1376 with two SHA-256 lanes;
  * while the fingerprints alone cost a core 1/2550 s a MB even four chunks
  * side by side. So the worker that owes a batch's MD5 computes its
- * fingerprints in the same pass, at little cost.
+ * fingerprints in the same pass, at little cost; and, for a body of signed
+ * aws-chunked chunks, those chunks' SHA-256 as a second lane, at none
+ * (scratch/fused/lanes.c, 2026-11-24, 128 MiB: one MD5 chain 752-766 MB/s
+ * alone, 761-767 with one lane beside it, 762-765 with two; two chains
+ * 1402-1409 with two lanes, 1255-1259 with three, 1136-1168 with four).
  */
 #include "md5_fingerprints.h"
 
@@ -23,55 +27,89 @@
 #include "sha256_lanes.h"
 
 #ifdef HAVE_SHA_NI_BUILD
-/* One stream's MD5 blocks and its batch's fingerprints, as they advance. */
+/* A chunk set's progress: the chunk at hand, its bytes hashed, its lane. */
+struct set {
+  const struct chunk_set *args;
+  size_t index, done;
+  struct lane lane;
+};
+
+/* One stream's MD5 blocks and its sets, as they advance. */
 struct rider {
   struct md5_rider *args;
   const uint8_t *p;
   size_t md5_count;
-  size_t index, done;
-  struct lane lane;
+  struct set sets[2];
+  size_t nsets;
 };
+
+SHA_TARGET static void set_open(struct set *s, const struct chunk_set *args) {
+  s->args = args;
+  s->index = args->cursor[0];
+  s->done = args->cursor[1];
+  /* A chunk with nothing hashed yet starts from the initial state. */
+  s->lane = lane_load(s->done == 0 ? IV : args->cursor + 2);
+}
+
+SHA_TARGET static void set_close(struct set *s) {
+  s->args->cursor[0] = (uint32_t)s->index;
+  s->args->cursor[1] = (uint32_t)s->done;
+  lane_store(s->lane, s->args->cursor + 2);
+}
 
 SHA_TARGET static void rider_open(struct rider *r, struct md5_rider *args) {
   r->args = args;
   r->p = args->md5_blocks;
   r->md5_count = args->md5_count;
-  r->index = args->cursor[0];
-  r->done = args->cursor[1];
-  /* A chunk with nothing hashed yet starts from the initial state. */
-  r->lane = lane_load(r->done == 0 ? IV : args->cursor + 2);
+  r->nsets = args->nsets;
+  for (size_t i = 0; i < r->nsets; i++) set_open(&r->sets[i], &args->sets[i]);
 }
 
 SHA_TARGET static void rider_close(struct rider *r) {
   if (r->md5_count > 0) md5_blocks(r->args->md5, r->p, r->md5_count);
-  r->args->cursor[0] = (uint32_t)r->index;
-  r->args->cursor[1] = (uint32_t)r->done;
-  lane_store(r->lane, r->args->cursor + 2);
+  for (size_t i = 0; i < r->nsets; i++) set_close(&r->sets[i]);
 }
 
 /* The whole blocks of the chunk at hand before the limit, once the chunks with
  * none left that end by the limit are finished; 0 when the rest of the chunk
  * comes with a later call, or there are no chunks left. */
-SHA_TARGET static size_t rider_ready(struct rider *r) {
-  const struct md5_rider *a = r->args;
-  while (r->index < a->n) {
-    const size_t start = r->index == 0 ? 0 : a->ends[r->index - 1], end = a->ends[r->index];
-    const size_t at = start + r->done, stop = end < a->limit ? end : a->limit;
+SHA_TARGET static size_t set_ready(struct set *s) {
+  const struct chunk_set *a = s->args;
+  while (s->index < a->n) {
+    const size_t start = s->index == 0 ? 0 : a->ends[s->index - 1], end = a->ends[s->index];
+    const size_t at = start + s->done, stop = end < a->limit ? end : a->limit;
     if (stop >= at + 64) return (stop - at) / 64;
     if (end > a->limit) return 0;
-    sha256_lane_finish(&r->lane, a->data + at, end - at, end - start, a->out + 32 * r->index);
-    r->index++;
-    r->done = 0;
-    r->lane = lane_load(IV);
+    sha256_lane_finish(&s->lane, a->data + at, end - at, end - start, a->out + 32 * s->index);
+    s->index++;
+    s->done = 0;
+    s->lane = lane_load(IV);
   }
   return 0;
 }
 
-SHA_TARGET static const uint8_t *rider_at(const struct rider *r) {
-  return r->args->data + (r->index == 0 ? 0 : r->args->ends[r->index - 1]) + r->done;
+SHA_TARGET static const uint8_t *set_at(const struct set *s) {
+  return s->args->data + (s->index == 0 ? 0 : s->args->ends[s->index - 1]) + s->done;
 }
 
-/* A block of L MD5 chains (round functions F..I, words w) with L SHA-256
+/* whole blocks of a set with no MD5 left to ride beside: the chunks that end
+ * by the limit side by side when the one at hand is untouched, else its lane. */
+SHA_TARGET static void set_alone(struct set *s, size_t whole) {
+  const struct chunk_set *a = s->args;
+  if (s->done == 0) {
+    size_t last = s->index;
+    while (last < a->n && a->ends[last] <= a->limit) last++;
+    if (last > s->index) {
+      sha256_chunks_from(a->data, a->ends, s->index, last, a->out, 4);
+      s->index = last;
+      return;
+    }
+  }
+  sha256_lane_blocks(&s->lane, set_at(s), whole);
+  s->done += 64 * whole;
+}
+
+/* A block of M MD5 chains (round functions F..I, words w) with L SHA-256
  * lanes (states st, schedules g) riding along: four rounds of every lane
  * between every four steps of every chain. */
 #define RIDE_STEPS(F, G, H, I, L) \
@@ -92,117 +130,156 @@ SHA_TARGET static const uint8_t *rider_at(const struct rider *r) {
   MD5_Q14(F, G, H, I, w) SHA_ROUNDS4(L, 14); \
   MD5_Q15(F, G, H, I, w) SHA_ROUNDS4(L, 15);
 
-/* count blocks of one MD5 chain and one SHA-256 lane: four rounds of one
- * between every four steps of the other. */
-SHA_TARGET static void together1(struct rider *r, size_t count) {
-  uint32_t *md5 = r->args->md5;
-  uint32_t a = md5[0], b = md5[1], c = md5[2], d = md5[3];
-  const uint8_t *p = r->p, *q = rider_at(r);
-  const __m128i mask = BSWAP_MASK;
-  struct lane st[1] = {r->lane};
-  __m128i g[1][4];
-  for (size_t n = 0; n < count; n++, p += 64, q += 64) {
-    uint32_t w[16];
-    memcpy(w, p, 64);
-    const uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
-    const struct lane saved = st[0];
-    for (int k = 0; k < 4; k++) g[0][k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(q + 16 * k)), mask);
-    RIDE_STEPS(SF, SG, SH, SI, 1)
-    a += a0;
-    b += b0;
-    c += c0;
-    d += d0;
-    st[0].abef = _mm_add_epi32(st[0].abef, saved.abef);
-    st[0].cdgh = _mm_add_epi32(st[0].cdgh, saved.cdgh);
+/* The lanes' states in and their message words for block n; then out again. */
+#define LANES_LOAD(L)                                                           \
+  const __m128i mask = BSWAP_MASK;                                              \
+  struct lane st[L];                                                            \
+  const uint8_t *q[L];                                                          \
+  __m128i g[L][4];                                                              \
+  for (int j = 0; j < (L); j++) {                                               \
+    st[j] = s[j]->lane;                                                         \
+    q[j] = set_at(s[j]);                                                        \
   }
-  md5[0] = a;
-  md5[1] = b;
-  md5[2] = c;
-  md5[3] = d;
-  r->lane = st[0];
-  r->p = p;
-  r->md5_count -= count;
-  r->done += 64 * count;
+#define LANES_BLOCK(L, n)                                                       \
+  struct lane saved[L];                                                         \
+  for (int j = 0; j < (L); j++) {                                               \
+    saved[j] = st[j];                                                           \
+    for (int k = 0; k < 4; k++)                                                 \
+      g[j][k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(q[j] + 64 * (n) + 16 * k)), mask); \
+  }
+#define LANES_ADD(L)                                                            \
+  for (int j = 0; j < (L); j++) {                                               \
+    st[j].abef = _mm_add_epi32(st[j].abef, saved[j].abef);                      \
+    st[j].cdgh = _mm_add_epi32(st[j].cdgh, saved[j].cdgh);                      \
+  }
+#define LANES_STORE(L)                                                          \
+  for (int j = 0; j < (L); j++) {                                               \
+    s[j]->lane = st[j];                                                         \
+    s[j]->done += 64 * count;                                                   \
+  }
+
+/* count blocks of one MD5 chain and L lanes. */
+#define TOGETHER1(NAME, L)                                                      \
+  SHA_TARGET static void NAME(struct rider *r, struct set **s, size_t count) { \
+    uint32_t *md5 = r->args->md5;                                               \
+    uint32_t a = md5[0], b = md5[1], c = md5[2], d = md5[3];                    \
+    const uint8_t *p = r->p;                                                    \
+    LANES_LOAD(L)                                                               \
+    for (size_t n = 0; n < count; n++, p += 64) {                               \
+      uint32_t w[16];                                                           \
+      memcpy(w, p, 64);                                                         \
+      const uint32_t a0 = a, b0 = b, c0 = c, d0 = d;                            \
+      LANES_BLOCK(L, n)                                                         \
+      RIDE_STEPS(SF, SG, SH, SI, L)                                             \
+      a += a0;                                                                  \
+      b += b0;                                                                  \
+      c += c0;                                                                  \
+      d += d0;                                                                  \
+      LANES_ADD(L)                                                              \
+    }                                                                           \
+    md5[0] = a;                                                                 \
+    md5[1] = b;                                                                 \
+    md5[2] = c;                                                                 \
+    md5[3] = d;                                                                 \
+    r->p = p;                                                                   \
+    r->md5_count -= count;                                                      \
+    LANES_STORE(L)                                                              \
+  }
+
+/* The same for two streams: their MD5 chains interleaved step by step
+ * (md5_steps.h names the pair's state st, hence md5st), the lanes between. */
+#define TOGETHER2(NAME, L)                                                      \
+  SHA_TARGET static void NAME(struct rider *r0, struct rider *r1, struct set **s, size_t count) { \
+    uint32_t md5st[8];                                                          \
+    memcpy(md5st, r0->args->md5, 16);                                           \
+    memcpy(md5st + 4, r1->args->md5, 16);                                       \
+    const uint8_t *ptrs[2] = {r0->p, r1->p};                                    \
+    LANES_LOAD(L)                                                               \
+    {                                                                           \
+      PAIR_IN                                                                   \
+      for (size_t n = 0; n < count; n++) {                                      \
+        uint32_t w[16][2];                                                      \
+        LANES2(LANE_WORDS)                                                      \
+        LANES2(LANE_SAVE)                                                       \
+        LANES_BLOCK(L, n)                                                       \
+        RIDE_STEPS(F2, G2, H2, I2, L)                                           \
+        LANES2(LANE_ADD)                                                        \
+        LANES_ADD(L)                                                            \
+      }                                                                         \
+      PAIR_OUT                                                                  \
+    }                                                                           \
+    memcpy(r0->args->md5, md5st, 16);                                           \
+    memcpy(r1->args->md5, md5st + 4, 16);                                       \
+    r0->p = ptrs[0];                                                            \
+    r1->p = ptrs[1];                                                            \
+    r0->md5_count -= count;                                                     \
+    r1->md5_count -= count;                                                     \
+    LANES_STORE(L)                                                              \
+  }
+
+/* LANE_IN and LANE_OUT (md5_steps.h) read and write the pair's state as st. */
+#define PAIR_IN                                                                 \
+  uint32_t a0 = md5st[0], b0 = md5st[1], c0 = md5st[2], d0 = md5st[3];          \
+  uint32_t a1 = md5st[4], b1 = md5st[5], c1 = md5st[6], d1 = md5st[7];          \
+  const uint8_t *p0 = ptrs[0], *p1 = ptrs[1];
+#define PAIR_OUT                                                                \
+  md5st[0] = a0; md5st[1] = b0; md5st[2] = c0; md5st[3] = d0;                   \
+  md5st[4] = a1; md5st[5] = b1; md5st[6] = c1; md5st[7] = d1;                   \
+  ptrs[0] = p0; ptrs[1] = p1;
+
+TOGETHER1(together1_1, 1)
+TOGETHER1(together1_2, 2)
+TOGETHER2(together2_1, 1)
+TOGETHER2(together2_2, 2)
+TOGETHER2(together2_3, 3)
+TOGETHER2(together2_4, 4)
+
+/* The sets of a rider with blocks ready, into s; returns how many, and the fewest blocks any has in *fewest. */
+SHA_TARGET static size_t ready_sets(struct rider *r, struct set **s, size_t *fewest) {
+  size_t k = 0;
+  for (size_t i = 0; i < r->nsets; i++) {
+    const size_t whole = set_ready(&r->sets[i]);
+    if (whole == 0) continue;
+    s[k++] = &r->sets[i];
+    if (whole < *fewest) *fewest = whole;
+  }
+  return k;
 }
 
-/* The same for two streams: their MD5 chains interleaved step by step, and
- * their SHA-256 lanes between. */
-SHA_TARGET static void together2(struct rider *r0, struct rider *r1, size_t count) {
-  uint32_t st5[8];
-  memcpy(st5, r0->args->md5, 16);
-  memcpy(st5 + 4, r1->args->md5, 16);
-  const uint8_t *ptrs[2] = {r0->p, r1->p};
-  const uint8_t *q[2] = {rider_at(r0), rider_at(r1)};
-  const __m128i mask = BSWAP_MASK;
-  struct lane st[2] = {r0->lane, r1->lane};
-  __m128i g[2][4];
-  {
-    uint32_t *const md5st = st5;
-#define st md5st
-    LANES2(LANE_IN)
-#undef st
-    for (size_t n = 0; n < count; n++) {
-      uint32_t w[16][2];
-      LANES2(LANE_WORDS)
-      LANES2(LANE_SAVE)
-      const struct lane saved[2] = {st[0], st[1]};
-      for (int j = 0; j < 2; j++)
-        for (int k = 0; k < 4; k++) g[j][k] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(q[j] + 64 * n + 16 * k)), mask);
-      RIDE_STEPS(F2, G2, H2, I2, 2)
-      LANES2(LANE_ADD)
-      for (int j = 0; j < 2; j++) {
-        st[j].abef = _mm_add_epi32(st[j].abef, saved[j].abef);
-        st[j].cdgh = _mm_add_epi32(st[j].cdgh, saved[j].cdgh);
-      }
-    }
-#define st md5st
-    LANES2(LANE_OUT)
-#undef st
-  }
-  memcpy(r0->args->md5, st5, 16);
-  memcpy(r1->args->md5, st5 + 4, 16);
-  r0->p = ptrs[0];
-  r1->p = ptrs[1];
-  r0->lane = st[0];
-  r1->lane = st[1];
-  r0->md5_count -= count;
-  r1->md5_count -= count;
-  r0->done += 64 * count;
-  r1->done += 64 * count;
-}
-
-/* One rider to its limit: its two chains together while both have blocks,
- * then whichever is left alone (the chunks that end by the limit side by
- * side, once the MD5 has nothing left to carry). */
+/* One rider to its limits: its chains together while the MD5 and a set have
+ * blocks, then each set alone. */
 SHA_TARGET static void ride1(struct rider *r) {
-  const struct md5_rider *a = r->args;
-  for (size_t whole; (whole = rider_ready(r)) > 0;) {
-    if (r->md5_count > 0) {
-      together1(r, whole < r->md5_count ? whole : r->md5_count);
+  for (;;) {
+    struct set *s[2];
+    size_t fewest = SIZE_MAX;
+    const size_t lanes = ready_sets(r, s, &fewest);
+    if (lanes == 0) return;
+    if (r->md5_count == 0) {
+      set_alone(s[0], fewest);
       continue;
     }
-    if (r->done == 0) {
-      size_t last = r->index;
-      while (last < a->n && a->ends[last] <= a->limit) last++;
-      if (last > r->index) {
-        sha256_chunks_from(a->data, a->ends, r->index, last, a->out, 4);
-        r->index = last;
-        continue;
-      }
-    }
-    sha256_lane_blocks(&r->lane, rider_at(r), whole);
-    r->done += 64 * whole;
+    const size_t k = fewest < r->md5_count ? fewest : r->md5_count;
+    if (lanes == 1) together1_1(r, s, k);
+    else together1_2(r, s, k);
   }
 }
 
 SHA_TARGET static void ride2(struct rider *r0, struct rider *r1) {
   for (;;) {
-    const size_t w0 = rider_ready(r0), w1 = rider_ready(r1);
-    size_t k = w0 < w1 ? w0 : w1;
+    struct set *s[4];
+    size_t fewest = SIZE_MAX;
+    const size_t l0 = ready_sets(r0, s, &fewest);
+    const size_t lanes = l0 + ready_sets(r1, s + l0, &fewest);
+    size_t k = fewest;
     if (r0->md5_count < k) k = r0->md5_count;
     if (r1->md5_count < k) k = r1->md5_count;
-    if (k == 0) break;
-    together2(r0, r1, k);
+    if (lanes == 0 || k == 0) break;
+    switch (lanes) {
+      case 1: together2_1(r0, r1, s, k); break;
+      case 2: together2_2(r0, r1, s, k); break;
+      case 3: together2_3(r0, r1, s, k); break;
+      default: together2_4(r0, r1, s, k); break;
+    }
   }
   ride1(r0);
   ride1(r1);
@@ -212,6 +289,8 @@ SHA_TARGET static void ride2(struct rider *r0, struct rider *r1) {
 int md5_fingerprints(struct md5_rider *riders, size_t count) {
 #ifdef HAVE_SHA_NI_BUILD
   if (!sha256_available() || count < 1 || count > 2) return 0;
+  for (size_t i = 0; i < count; i++)
+    if (riders[i].nsets < 1 || riders[i].nsets > 2) return 0;
   struct rider r[2];
   for (size_t i = 0; i < count; i++) rider_open(&r[i], &riders[i]);
   if (count == 2) ride2(&r[0], &r[1]);

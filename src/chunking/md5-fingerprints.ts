@@ -29,12 +29,13 @@ export class FingerprintCursor {
   /** The native cursor: the chunk being hashed, its bytes hashed, its state. */
   readonly words = new Uint32Array(10);
 
+  /** out: where the digests go (32 bytes for each cut); by default a buffer of its own, handed to the other thread, not copied. */
   constructor(
     readonly data: Uint8Array,
     readonly cuts: Uint32Array,
+    out?: Buffer,
   ) {
-    // A buffer of its own: it is handed to the other thread, not copied.
-    this.fingerprints = Buffer.allocUnsafeSlow(cuts.length * FINGERPRINT_BYTES);
+    this.fingerprints = out ?? Buffer.allocUnsafeSlow(cuts.length * FINGERPRINT_BYTES);
   }
 
   /**
@@ -48,17 +49,23 @@ export class FingerprintCursor {
   }
 }
 
-/** A slice of a batch: its MD5 advanced over data[from, to) (none when state is null), its fingerprints as far as `to`. */
+/**
+ * A slice of a batch: its MD5 advanced over data[from, to) (none when state
+ * is null), its fingerprints as far as `to`, and as far as that the digests
+ * of a second set of chunks over the same bytes, if any (a body's signed
+ * chunks, its data `offset` bytes into the batch).
+ */
 export interface Ride {
   cursor: FingerprintCursor;
+  second?: { cursor: FingerprintCursor; offset: number } | null;
   state: Md5State | null;
   from: number;
   to: number;
 }
 
 /**
- * Advances one or two slices, each stream's MD5 and fingerprints in one pass,
- * two streams' four chains interleaved. On a CPU without SHA-NI (riding
+ * Advances one or two slices, each stream's MD5, fingerprints and second set
+ * in one pass, two streams' chains interleaved. On a CPU without SHA-NI (riding
  * false) the MD5s go side by side and the fingerprints are all taken once a
  * slice reaches its batch's end.
  */
@@ -66,7 +73,10 @@ export function ride(rides: readonly Ride[], riding = FINGERPRINTS_RIDE_ALONG): 
   if (rides.length < 1 || rides.length > 2) throw new RangeError('one or two slices ride at a time');
   if (!riding) {
     md5Update(rides.flatMap((r) => (r.state ? [{ state: r.state, data: r.cursor.data.subarray(r.from, r.to) }] : [])));
-    for (const r of rides) r.cursor.alone(r.to, false);
+    for (const r of rides) {
+      r.cursor.alone(r.to, false);
+      r.second?.cursor.alone(secondLimit(r), false);
+    }
     return;
   }
   const begun = rides.map((r) => (r.state ? md5Begin(r.state, r.cursor.data.subarray(r.from, r.to)) : null));
@@ -78,9 +88,16 @@ export function ride(rides: readonly Ride[], riding = FINGERPRINTS_RIDE_ALONG): 
     r.cursor.words,
     r.to,
     r.cursor.fingerprints,
+    ...(r.second ? [[r.second.cursor.data, r.second.cursor.cuts, r.second.cursor.words, secondLimit(r), r.second.cursor.fingerprints]] : []),
   ]);
   if (!native.md5Fingerprints(...(args as Parameters<typeof native.md5Fingerprints>))) {
     throw new Error('md5Fingerprints refused after the CPU said it could');
   }
   for (const b of begun) b?.done();
+}
+
+/** How far a slice reaches into its second set's data. */
+export function secondLimit(r: Ride): number {
+  const { cursor, offset } = r.second!;
+  return Math.max(0, Math.min(cursor.data.byteLength, r.to - offset));
 }

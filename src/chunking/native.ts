@@ -42,12 +42,12 @@ export interface NativeBinding {
    * False, with nothing touched, when the CPU lacks the SHA extensions. See
    * native/src/md5_fingerprints.h.
    */
-  md5Fingerprints(
-    ...streams:
-      | [Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array]
-      | [Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array, Uint32Array, Uint8Array, Uint8Array, Uint32Array, Uint32Array, number, Uint8Array]
-  ): boolean;
+  /** Seven arguments for each of one or two streams, each optionally followed by a second set as [data, ends, cursor, limit, out]. */
+  md5Fingerprints(...streams: (Uint8Array | Uint32Array | number | ChunkSetArgs)[]): boolean;
 }
+
+/** A second chunk set riding along a stream's MD5: data, ends, cursor, limit, out. */
+export type ChunkSetArgs = [Uint8Array, Uint32Array, Uint32Array, number, Uint8Array];
 
 const require = createRequire(import.meta.url);
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual, type Hash } from 'node:crypto';
 import { EMPTY_SHA256 } from '../sigv4/canonical-request.js';
 import { s3Error } from './s3-errors.js';
+import type { OwedDigests } from '../store/owed-digests.js';
 import type { PushSource } from '../store/push-source.js';
 import { hashRuns, type SignedRun } from './signed-runs.js';
 
@@ -39,8 +40,9 @@ const MAX_TRAILER_BYTES = 16 * 1024;
 /**
  * Decodes an aws-chunked body (`hex-size[;chunk-signature=sig] CRLF data CRLF`
  * ... `0 ...` [trailers] CRLF), fed in pieces of any size. Signed chunks are
- * checked when each chunk ends; a bad signature, bad framing or a body cut
- * short throws, so the consumer (the store) never commits what follows.
+ * checked when each chunk ends, or, left to the store (oweTo), once the store
+ * has hashed their data beside its batches; a bad signature, bad framing or a
+ * body cut short throws, so the consumer (the store) never commits what follows.
  * Lenient where real clients differ: hex case, chunk extensions in unsigned
  * mode, LF line ends in trailers, a missing final CRLF.
  */
@@ -58,6 +60,8 @@ export class AwsChunkedDecoder {
   private trailerBytes = 0;
   private trailerSignature: string | null = null;
   private readonly trailerLines: string[] = [];
+  /** Where signed chunks go to be hashed and checked by the taker of their data, if it takes them. */
+  private owed: OwedDigests | null = null;
 
   constructor(
     private readonly mode: ChunkedMode,
@@ -66,6 +70,16 @@ export class AwsChunkedDecoder {
   ) {
     if (mode.signed && !signing) throw new Error('signed chunks need the request signature');
     this.previousSignature = signing?.seedSignature ?? '';
+  }
+
+  /**
+   * Leaves the signed chunks to the taker of the payload, from the next chunk
+   * on: each is added to `owed` as its header is read, before its data, and
+   * the taker checks it once it has hashed that data (see OwedDigests). The
+   * taker must not commit before every one is checked.
+   */
+  oweTo(owed: OwedDigests): void {
+    if (this.mode.signed) this.owed = owed;
   }
 
   /**
@@ -87,15 +101,16 @@ export class AwsChunkedDecoder {
         const data = buf.subarray(pos, pos + Math.min(this.remaining, buf.length - pos));
         const kept = emit(data);
         const taken = kept === data.length ? data : data.subarray(0, kept);
-        const whole = this.mode.signed && kept === this.chunkLength && this.remaining === this.chunkLength;
-        if (this.mode.signed && !whole) (this.chunkHash ??= createHash('sha256')).update(taken);
+        const hashing = this.mode.signed && !this.owed;
+        const whole = hashing && kept === this.chunkLength && this.remaining === this.chunkLength;
+        if (hashing && !whole) (this.chunkHash ??= createHash('sha256')).update(taken);
         this.result.decodedLength += kept;
         this.remaining -= kept;
         pos += kept;
         if (kept < data.length) return pos;
         if (this.remaining === 0) {
           if (whole) this.deferChunk(pos - kept, pos);
-          else if (this.mode.signed) this.verifyChunk(this.chunkHash!.digest('hex'));
+          else if (hashing) this.verifyChunk(this.chunkHash!.digest('hex'));
           this.state = 'data-crlf';
         }
         continue;
@@ -163,6 +178,7 @@ export class AwsChunkedDecoder {
       if (this.mode.signed) this.verifyChunk(EMPTY_SHA256);
       this.state = this.mode.trailer ? 'trailers' : 'end';
     } else {
+      if (this.owed) this.oweChunk();
       this.state = 'data';
     }
   }
@@ -180,6 +196,15 @@ export class AwsChunkedDecoder {
   private deferChunk(start: number, end: number): void {
     this.runs.push({ start, end, signature: this.chunkSignature, previous: this.previousSignature });
     this.previousSignature = this.chunkSignature;
+  }
+
+  /** A chunk whose data the taker hashes: the chain goes on from its claimed signature, as for a deferred one. */
+  private oweChunk(): void {
+    const previous = this.previousSignature;
+    const signature = this.chunkSignature;
+    const start = this.result.decodedLength;
+    this.owed!.add({ start, end: start + this.remaining, check: (sha256) => this.checkChunk(previous, sha256.toString('hex'), signature) });
+    this.previousSignature = signature;
   }
 
   private checkRuns(piece: Uint8Array): void {
@@ -244,7 +269,9 @@ export function pushedAwsChunked(source: PushSource, mode: ChunkedMode, signing:
   const decoder = new AwsChunkedDecoder(mode, signing, result);
   return {
     kind: 'push',
-    run: async (take) => {
+    run: async (take, _landing, owed) => {
+      // The payload lies in the socket's reads between chunk headers: it cannot land where the taker wants it.
+      if (owed) decoder.oweTo(owed);
       await source.run((raw) => decoder.feed(raw, take));
       decoder.end();
     },

@@ -1,5 +1,6 @@
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
-import { FingerprintCursor, ride, type Ride } from '../chunking/md5-fingerprints.js';
+import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
+import { FingerprintCursor, ride, secondLimit, type Ride } from '../chunking/md5-fingerprints.js';
 import type { JobResult } from '../compute/worker-host.js';
 import type { DigestJob } from './store-jobs.js';
 
@@ -18,6 +19,10 @@ interface Md5Work {
   started: boolean;
   /** The fingerprints owed with this update, if it carries chunk ends. */
   cursor: FingerprintCursor | null;
+  /** The digests of the ranges owed with it too, if any. */
+  second: Ride['second'];
+  /** Where both go: the job's answer. */
+  answer: Buffer | null;
   resolve(result: JobResult): void;
   reject(err: Error): void;
 }
@@ -42,12 +47,12 @@ export class Md5Rounds {
   queue(job: DigestJob): Promise<JobResult> {
     return new Promise((resolve, reject) => {
       // Before the job joins its stream's queue: a refusal here must leave no empty queue behind.
-      const cursor = job.cuts && job.data ? new FingerprintCursor(job.data, job.cuts) : null;
+      const { cursor, second, answer } = cursorsOf(job);
       // No slice will carry an empty update's fingerprints along.
       if (cursor && job.data!.byteLength === 0) cursor.alone(0);
       let jobs = this.waiting.get(job.stream);
       if (!jobs) this.waiting.set(job.stream, (jobs = []));
-      jobs.push({ job, offset: 0, started: false, cursor, resolve, reject });
+      jobs.push({ job, offset: 0, started: false, cursor, second, answer, resolve, reject });
       this.schedule();
     });
   }
@@ -83,7 +88,7 @@ export class Md5Rounds {
       if (data && work.offset < data.byteLength) {
         const slice = data.subarray(work.offset, work.offset + SLICE);
         work.offset += slice.byteLength;
-        if (work.cursor) riders.push({ cursor: work.cursor, state, from: work.offset - slice.byteLength, to: work.offset });
+        if (work.cursor) riders.push({ cursor: work.cursor, second: work.second, state, from: work.offset - slice.byteLength, to: work.offset });
         slices.push({ state, data: slice });
       }
       heads.push({ stream, work, state });
@@ -94,7 +99,10 @@ export class Md5Rounds {
         for (let i = 0; i < riders.length; i += 2) ride(riders.slice(i, i + 2));
       } else {
         md5Update(slices);
-        for (const r of riders) r.cursor.alone(r.to);
+        for (const r of riders) {
+          r.cursor.alone(r.to);
+          r.second?.cursor.alone(secondLimit(r));
+        }
       }
     } catch (err) {
       for (const { stream, work } of heads) {
@@ -106,7 +114,7 @@ export class Md5Rounds {
     for (const { stream, work, state } of heads) {
       if (work.job.data && work.offset < work.job.data.byteLength) continue;
       this.finish(stream, this.waiting.get(stream)!);
-      if (work.cursor) work.resolve({ value: work.cursor.fingerprints, transfer: [work.cursor.fingerprints.buffer as ArrayBuffer] });
+      if (work.answer) work.resolve({ value: work.answer, transfer: [work.answer.buffer as ArrayBuffer] });
       else if (!work.job.final) work.resolve({ value: null });
       else {
         this.states.delete(stream);
@@ -123,3 +131,23 @@ export class Md5Rounds {
   }
 }
 
+
+/**
+ * An update's cursors, when it carries chunk ends: its fingerprints, and the
+ * digests of the ranges owed with it, both written into one answer.
+ */
+function cursorsOf(job: DigestJob): Pick<Md5Work, 'cursor' | 'second' | 'answer'> {
+  if (!job.cuts || !job.data) return { cursor: null, second: null, answer: null };
+  const ranges = job.rangeEnds?.length ?? 0;
+  // A buffer of its own: it is handed to the other thread, not copied.
+  const answer = Buffer.allocUnsafeSlow((job.cuts.length + ranges) * FINGERPRINT_BYTES);
+  const fingerprints = answer.subarray(0, job.cuts.length * FINGERPRINT_BYTES);
+  const cursor = new FingerprintCursor(job.data, job.cuts, fingerprints);
+  if (ranges === 0) return { cursor, second: null, answer };
+  const ends = job.rangeEnds!;
+  const from = job.rangesFrom ?? 0;
+  if (from + ends[ends.length - 1]! > job.data.byteLength) throw new RangeError('owed ranges run past the update');
+  const data = job.data.subarray(from, from + ends[ends.length - 1]!);
+  const second = { cursor: new FingerprintCursor(data, ends, answer.subarray(fingerprints.byteLength)), offset: from };
+  return { cursor, second, answer };
+}

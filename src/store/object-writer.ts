@@ -1,5 +1,5 @@
 import { ChunkBatcher, type ChunkBatch } from '../chunking/chunk-batcher.js';
-import { FINGERPRINT_BYTES, fingerprint } from '../chunking/fingerprint.js';
+import { FINGERPRINT_BYTES, fingerprint, fingerprintAll } from '../chunking/fingerprint.js';
 import { native } from '../chunking/native.js';
 import { BatchBuffers } from '../compute/batch-buffers.js';
 import {
@@ -8,6 +8,7 @@ import {
   type RecordEntry,
 } from './container-format.js';
 import { EntityTooLargeError } from './errors.js';
+import { OwedDigests, type BatchDigests } from './owed-digests.js';
 import { isPushSource, type ByteSource, type Landing, type PushSource } from './push-source.js';
 import { RecordAppender } from './record-appender.js';
 import type { ChunkRow } from './index-db.js';
@@ -111,6 +112,8 @@ export class ObjectWriter {
    * stream's buffers go back to the pool.
    */
   private taking: { source: PushSource; run: Promise<void> } | null = null;
+  /** Digests the push source left this stream to work out and check (its signed chunks), if it took any. */
+  private owed: OwedDigests | null = null;
 
   constructor(
     private readonly ctx: StoreContext,
@@ -152,6 +155,7 @@ export class ObjectWriter {
     this.digestsOpen = false;
     this.track(digests);
     await this.classifyTail;
+    this.owed?.finish();
     const { root, height } = this.recipe.finish();
     this.enqueueWrite(Promise.resolve(this.nodesOnly()));
     await this.writeTail;
@@ -216,6 +220,8 @@ export class ObjectWriter {
       reserve();
       return { into: free, pause: true };
     };
+    // Signed chunks the source leaves to us are hashed beside the batches (see OwedDigests).
+    this.owed = new OwedDigests();
     const run = source.run((bytes) => {
       if (wait.refused) throw wait.refused;
       if (this.failure) throw this.failure;
@@ -236,7 +242,7 @@ export class ObjectWriter {
       if (!this.buffers.ready) reserve();
       size += o;
       return o;
-    }, landing);
+    }, landing, this.owed);
     this.taking = { source, run };
     try {
       await run;
@@ -318,6 +324,7 @@ export class ObjectWriter {
     if (this.failure) throw this.failure;
     if (this.gathering) this.submitGathered();
     await this.classifyTail;
+    this.owed?.finish();
     const { root, height } = this.recipe.finish();
     this.enqueueWrite(Promise.resolve(this.nodesOnly()));
     await this.writeTail;
@@ -396,7 +403,11 @@ export class ObjectWriter {
     // A batch that feeds the stream's MD5 gets its fingerprints from the same pass (see md5WithFingerprints).
     const riding = !here && this.digests[0] === 'md5';
     const first = !this.digestsOpen;
-    const fps = riding ? compute.md5WithFingerprints(this.stream, batch.data, batch.cuts, first) : compute.fingerprints(batch.data, batch.cuts, here);
+    const owed = this.owed?.take(batch.data) ?? null;
+    if (owed && !riding) this.owed!.settle(owed, fingerprintAll(batch.data.subarray(owed.from, owed.from + owed.ends[owed.ends.length - 1]!), owed.ends));
+    const answer = riding ? compute.md5WithFingerprints(this.stream, batch.data, batch.cuts, first, owed) : compute.fingerprints(batch.data, batch.cuts, here);
+    // The owed ranges' digests follow the fingerprints, and are checked before the batch is classified: before the stream can commit.
+    const fps = riding && owed ? answer.then((a) => this.settleOwed(owed, a, batch.cuts.length)) : answer;
     const others = here ? [] : this.digests.slice(riding ? 1 : 0).map((a) => compute.digestUpdate(this.stream, a, batch.data, first));
     const digested = Promise.all(riding ? [fps, ...others] : others);
     if (!here) this.digestsOpen = this.digests.length > 0;
@@ -411,6 +422,11 @@ export class ObjectWriter {
     );
     for (const p of [fps, digested, classified]) this.track(p);
     this.track(done);
+  }
+
+  private settleOwed(owed: BatchDigests, answer: Buffer, chunks: number): Buffer {
+    this.owed!.settle(owed, answer.subarray(chunks * FINGERPRINT_BYTES));
+    return answer.subarray(0, chunks * FINGERPRINT_BYTES);
   }
 
   private enqueueWrite(classified: Promise<Classified>): Promise<void> {

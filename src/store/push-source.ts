@@ -1,3 +1,5 @@
+import type { OwedDigests } from './owed-digests.js';
+
 /**
  * A source that hands its bytes over as they arrive, in memory it reuses as
  * soon as the taker returns: a socket read into the same buffer again and
@@ -11,8 +13,11 @@ export interface PushSource {
    * (it may throw to fail the source). When it keeps fewer than offered, the
    * source offers nothing more until resume(), then offers the rest again.
    * Resolves once every byte was taken; rejects if the source or take fails.
+   * `owed`: the taker works out the SHA-256 of ranges the source adds there
+   * (a body's signed chunks) and checks them before it commits; a source
+   * that adds none checks its own.
    */
-  run(take: (bytes: Uint8Array) => number, landing?: Landing): Promise<void>;
+  run(take: (bytes: Uint8Array) => number, landing?: Landing, owed?: OwedDigests): Promise<void>;
   /** The taker has room again. */
   resume(): void;
   /**
@@ -46,12 +51,16 @@ export function observed(source: ByteSource, see: (bytes: Uint8Array) => void): 
   if (isPushSource(source)) {
     return {
       kind: 'push',
-      run: (take, landing) =>
-        source.run((bytes) => {
-          const n = take(bytes);
-          if (n > 0) see(n === bytes.length ? bytes : bytes.subarray(0, n));
-          return n;
-        }, landing),
+      run: (take, landing, owed) =>
+        source.run(
+          (bytes) => {
+            const n = take(bytes);
+            if (n > 0) see(n === bytes.length ? bytes : bytes.subarray(0, n));
+            return n;
+          },
+          landing,
+          owed,
+        ),
       resume: () => source.resume(),
       stop: (reason) => source.stop(reason),
     };

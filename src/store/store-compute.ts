@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { fingerprintAll } from '../chunking/fingerprint.js';
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
 import { encodeRecords } from './record-encoding.js';
+import type { BatchDigests } from './owed-digests.js';
 
 export { CorruptRecordError };
 
@@ -96,11 +97,13 @@ export class StoreCompute {
    * Feeds a stream's MD5 with a batch and resolves to the batch's chunk
    * fingerprints, computed by the MD5's worker in the same pass (see
    * FingerprintCursor): beside a lone MD5 chain they cost almost nothing.
+   * The digests of the owed ranges whole in the batch, if any, follow them.
    */
-  md5WithFingerprints(stream: number, data: Uint8Array, cuts: Uint32Array, first: boolean): Promise<Buffer> {
+  md5WithFingerprints(stream: number, data: Uint8Array, cuts: Uint32Array, first: boolean, owed?: BatchDigests | null): Promise<Buffer> {
     const worker = this.md5Workers.update(stream, first);
     const cost = data.byteLength * (COST.md5 + COST.fingerprintsRiding);
-    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm: 'md5', data, cuts, first }, [], worker, cost).then(toBuffer);
+    const ranges = owed ? { rangesFrom: owed.from, rangeEnds: owed.ends } : {};
+    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm: 'md5', data, cuts, first, ...ranges }, [], worker, cost).then(toBuffer);
   }
 
   /** first: no update was sent (an empty stream). */

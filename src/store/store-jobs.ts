@@ -26,6 +26,13 @@ export interface DigestJob {
    * chunks' fingerprints, computed in the same pass as the MD5.
    */
   cuts?: Uint32Array;
+  /**
+   * With cuts: ranges of the data whose SHA-256 is owed too (a body's signed
+   * chunks), the first at `rangesFrom`, each ending at rangeEnds[i] past it.
+   * Their digests follow the fingerprints in the answer.
+   */
+  rangesFrom?: number;
+  rangeEnds?: Uint32Array;
 }
 
 export interface EncodeJob {

@@ -117,6 +117,47 @@ t.test('without SHA-NI the MD5s go side by side and the fingerprints come at the
   }
 });
 
+t.test('a second set of chunks over the same bytes (signed chunks, from an offset) rides along, alone or beside another stream', async (t) => {
+  const SECOND = [65_536, 1, 64, 4093, 200_000, 63, 65];
+  for (const riding of [FINGERPRINTS_RIDE_ALONG, false]) {
+    for (const [streams, slice] of [[1, 4096], [1, 65], [2, 1000], [2, 1 << 30], [1, 512 * 1024]] as const) {
+      const all = Array.from({ length: streams }, (_, i) => {
+        const data = randomBytes(600_000 + i * 33_333);
+        const cuts = cutsOf(data.length, i === 0 ? SIZES : SIZES.slice().reverse());
+        // The second set covers the middle of the batch: what lies before and after it spans other batches.
+        const offset = 1000 + 17 * i;
+        const span = data.subarray(offset, data.length - 5000);
+        const ends = cutsOf(span.length, i === 0 ? SECOND : SECOND.slice().reverse());
+        return {
+          data,
+          cuts,
+          span,
+          ends,
+          state: new Md5State(),
+          cursor: new FingerprintCursor(data, cuts),
+          second: { cursor: new FingerprintCursor(span, ends), offset },
+          at: 0,
+        };
+      });
+      while (all.some((a) => a.at < a.data.length)) {
+        const rides = all.flatMap((a) => {
+          if (a.at >= a.data.length) return [];
+          const from = a.at;
+          a.at = Math.min(a.data.length, a.at + slice);
+          return [{ cursor: a.cursor, second: a.second, state: a.state, from, to: a.at }];
+        });
+        ride(rides, riding);
+      }
+      all.forEach((a, i) => {
+        const what = `riding ${riding}, ${streams} stream(s), slices of ${slice}: stream ${i}`;
+        t.equal(md5Digest(a.state).toString('hex'), md5(a.data), `${what}: MD5`);
+        t.equal(a.cursor.fingerprints.toString('hex'), expected(a.data, a.cuts), `${what}: fingerprints`);
+        t.equal(a.second.cursor.fingerprints.toString('hex'), expected(a.span, a.ends), `${what}: the second set`);
+      });
+    }
+  }
+});
+
 t.test('the native call refuses a cursor or arguments that do not fit', { skip: !FINGERPRINTS_RIDE_ALONG && 'no SHA-NI' }, async (t) => {
   const data = new Uint8Array(1000);
   const ends = Uint32Array.of(500, 1000);

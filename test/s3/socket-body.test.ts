@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { socketBodies, socketReads } from '../../src/http/socket-body.js';
 import { StreamChecksum } from '../../src/s3/checksums.js';
+import { owedChecks } from '../../src/store/owed-digests.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 import { HttpConnection } from '../helpers/http-connection.js';
 import { signedChunks, signedHead } from '../helpers/raw-s3.js';
@@ -42,6 +43,28 @@ async function stored(s: S3TestServer, bucket: string, key: string): Promise<Buf
 }
 
 const counts = () => ({ ...socketBodies });
+
+/** Sends a PUT whose signatures fail, not waiting for its body to be taken: an answer that comes before the connection closes is SignatureDoesNotMatch. */
+async function sendRefused(t: Test, conn: HttpConnection, put: { head: string; body: Buffer }, what = 'refused'): Promise<void> {
+  await conn.write(put.head);
+  conn.socket.write(put.body, () => undefined);
+  const a = await conn.answer().catch(() => null);
+  if (a) {
+    t.equal(a.status, 403, what);
+    t.match(a.body.toString(), /<Code>SignatureDoesNotMatch<\/Code>/);
+  }
+}
+
+/** A PUT of `pieces` as minio-go sends it over plain HTTP: one signed aws-chunked chunk each, chained from the request's signature. */
+function signedPutOf(s: S3TestServer, path: string, pieces: Buffer[]): { head: string; body: Buffer } {
+  const mode = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+  const lengths = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(pieces.reduce((n, p) => n + p.length, 0)) };
+  const probe = signedHead(s.url, 'PUT', path, s.admin, mode, lengths);
+  const length = signedChunks(pieces, probe.signature, probe.date, s.admin.secretAccessKey).length;
+  const h = signedHead(s.url, 'PUT', path, s.admin, mode, { ...lengths, 'content-length': String(length) });
+  return { head: h.head.replace('connection: close\r\n', ''), body: signedChunks(pieces, h.signature, h.date, s.admin.secretAccessKey) };
+}
+
 
 /** A server with one bucket, and a kept-alive raw connection to it, closed when the test ends. */
 async function connected(t: Test, bucket: string): Promise<{ s: S3TestServer; conn: HttpConnection }> {
@@ -283,14 +306,7 @@ t.test('aws-chunked bodies from the socket: decoded read by read, every signatur
   for (let o = 0; o < data.length; o += 64 * 1024) pieces.push(data.subarray(o, o + 64 * 1024));
   const decoded = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length) };
   // minio-go's form over plain HTTP (Kopia, restic): every 64 KiB chunk signed, chained from the request's signature.
-  const signedPut = (key: string): { head: string; body: Buffer } => {
-    const path = `/chunks/${key}`;
-    const mode = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
-    const probe = signedHead(s.url, 'PUT', path, s.admin, mode, decoded);
-    const length = signedChunks(pieces, probe.signature, probe.date, s.admin.secretAccessKey).length;
-    const h = signedHead(s.url, 'PUT', path, s.admin, mode, { ...decoded, 'content-length': String(length) });
-    return { head: h.head.replace('connection: close\r\n', ''), body: signedChunks(pieces, h.signature, h.date, s.admin.secretAccessKey) };
-  };
+  const signedPut = (key: string, of = pieces): { head: string; body: Buffer } => signedPutOf(s, `/chunks/${key}`, of);
   const trailerPut = (key: string, crc32: string): { head: string; body: Buffer } => {
     const body = unsignedChunked(pieces, [['x-amz-checksum-crc32', crc32]]);
     const headers = { ...decoded, 'x-amz-trailer': 'x-amz-checksum-crc32', 'content-length': String(body.length) };
@@ -331,19 +347,87 @@ t.test('aws-chunked bodies from the socket: decoded read by read, every signatur
   t.equal(await stored(s, 'chunks', 'wrong-trailer'), null);
 
   // A chunk signature flipped 4 MiB in: refused after part of the body went to the store; nothing stays.
+  // The chunks are hashed beside the store's batches (OwedDigests), so a body this short may be read whole first.
+  const flip = (body: Buffer): void => {
+    const at = body.indexOf(';chunk-signature=', 4 * MiB) + 20;
+    body[at] = body[at] === 0x30 ? 0x31 : 0x30;
+  };
   const flipped = signedPut('flipped');
-  const at = flipped.body.indexOf(';chunk-signature=', 4 * MiB) + 20;
-  flipped.body[at] = flipped.body[at] === 0x30 ? 0x31 : 0x30;
+  flip(flipped.body);
+  await sendRefused(t, conn, flipped);
+  t.equal(await stored(s, 'chunks', 'flipped'), null, 'nothing stored for a flipped signature');
+
+  // One far longer than the batches a stream may have in flight (four of 4 MiB) is refused with most of it unread.
+  const long = pseudoRandomBytes('long', 40 * MiB);
+  const longPieces: Buffer[] = [];
+  for (let o = 0; o < long.length; o += 64 * 1024) longPieces.push(long.subarray(o, o + 64 * 1024));
+  const cut = signedPut('flipped-long', longPieces);
+  flip(cut.body);
+  const abandoned = counts().abandoned;
   const other = await HttpConnection.open(s.url);
   t.teardown(() => other.close());
-  await other.write(flipped.head);
-  other.socket.write(flipped.body, () => undefined);
-  const f = await other.answer().catch(() => null);
-  if (f) {
-    t.equal(f.status, 403);
-    t.match(f.body.toString(), /<Code>SignatureDoesNotMatch<\/Code>/);
-  }
+  await sendRefused(t, other, cut);
   t.ok(await other.closedBy(10_000), 'the half-read connection is closed');
-  t.equal(await stored(s, 'chunks', 'flipped'), null, 'nothing stored for a flipped signature');
-  t.equal(counts().abandoned - before.abandoned, 1);
+  t.equal(await stored(s, 'chunks', 'flipped-long'), null, 'nothing stored for a flipped signature');
+  t.equal(counts().abandoned - abandoned, 1);
+});
+
+t.test('signed chunks of any size are hashed beside the store\'s batches; a forged one, however it lies across them, is refused', async (t) => {
+  const { s, conn } = await connected(t, 'signed');
+  // Chunks under a block, across batch edges, and larger than a batch (4 MiB).
+  const SIZES = [65_536, 65_536, 1, 5 * MiB + 7, 65_536, 17, 3 * MiB, 63, 9 * MiB + 1, 65_536, 640_000];
+  const data = pseudoRandomBytes('signed sizes', SIZES.reduce((a, b) => a + b, 0));
+  const pieces: Buffer[] = [];
+  for (let i = 0, o = 0; i < SIZES.length; o += SIZES[i++]!) pieces.push(data.subarray(o, o + SIZES[i]!));
+  const put = (key: string, body: Buffer[]): { head: string; body: Buffer } => signedPutOf(s, `/signed/${key}`, body);
+  const before = { ...owedChecks };
+  const good = put('good', pieces);
+  await conn.write(good.head);
+  await conn.write(good.body);
+  const a = await conn.answer();
+  t.equal(a.status, 200, a.body.toString());
+  t.ok((await stored(s, 'signed', 'good'))!.equals(data), 'stored byte for byte');
+  t.equal(owedChecks.batch + owedChecks.spanning - before.batch - before.spanning, SIZES.length, 'every chunk checked by the store, once');
+  t.ok(owedChecks.spanning > before.spanning, 'chunks across batches were hashed as the batches went by');
+  t.ok(owedChecks.batch > before.batch, 'chunks whole in a batch were hashed beside its MD5');
+
+  // The data of a chunk changed after it was signed: in one larger than a batch, in one whole in a batch, in the last.
+  for (const [i, at] of [[3, 4 * MiB + 100], [6, 12], [10, 639_999]] as const) {
+    const bad = put(`forged-${i}`, pieces);
+    // Past each chunk before it: its header line (hex size, 81 bytes of signature and CRLF), its data, a CRLF.
+    let o = 0;
+    for (let j = 0; j < i; j++) o += SIZES[j]!.toString(16).length + 83 + SIZES[j]! + 2;
+    o += SIZES[i]!.toString(16).length + 83;
+    t.ok(bad.body.subarray(o, o + 64).equals(pieces[i]!.subarray(0, 64)), `chunk ${i}'s data found in the body`);
+    bad.body[o + at] ^= 0x40;
+    const c = await HttpConnection.open(s.url);
+    await sendRefused(t, c, bad, `chunk ${i} forged`);
+    c.close();
+    t.equal(await stored(s, 'signed', `forged-${i}`), null, `nothing stored when chunk ${i} was forged`);
+  }
+
+  // Tiny chunks: 2 MiB of framing read from the socket that decodes to one small batch, whose jobs run on this thread.
+  const tiny = pseudoRandomBytes('tiny chunks', 30_000);
+  const tinyPieces = Array.from({ length: tiny.length }, (_, i) => tiny.subarray(i, i + 1));
+  const tinyPut = (key: string): { head: string; body: Buffer } => signedPutOf(s, `/signed/${key}`, tinyPieces);
+  const small = tinyPut('tiny');
+  t.ok(small.body.length >= 2 * MiB, 'the framed body is read from the socket');
+  const socketBefore = counts().socket;
+  const checkedBefore = owedChecks.batch;
+  await conn.write(small.head);
+  await conn.write(small.body);
+  const st = await conn.answer();
+  t.equal(st.status, 200, st.body.toString());
+  t.equal(counts().socket - socketBefore, 1);
+  t.equal(owedChecks.batch - checkedBefore, tinyPieces.length, 'every tiny chunk checked by the store');
+  t.ok((await stored(s, 'signed', 'tiny'))!.equals(tiny));
+  const forgedTiny = tinyPut('tiny-forged');
+  forgedTiny.body[forgedTiny.body.length - 200] ^= 0x01;
+  const c = await HttpConnection.open(s.url);
+  await c.write(forgedTiny.head);
+  await c.write(forgedTiny.body);
+  const ft = await c.answer();
+  c.close();
+  t.equal(ft.status, 403, 'a forged tiny chunk is refused');
+  t.equal(await stored(s, 'signed', 'tiny-forged'), null);
 });
