@@ -45,7 +45,11 @@ export class FingerprintCursor {
    */
   alone(to: number, riding = FINGERPRINTS_RIDE_ALONG): void {
     if (riding) ride([{ cursor: this, state: null, from: to, to }]);
-    else if (to === this.data.byteLength) fingerprintAll(this.data, this.cuts).copy(this.fingerprints);
+    else if (to === this.data.byteLength && this.words[0] !== this.cuts.length) {
+      fingerprintAll(this.data, this.cuts).copy(this.fingerprints);
+      // As the native cursor says it: every chunk done (later slices reach the end again).
+      this.words[0] = this.cuts.length;
+    }
   }
 }
 

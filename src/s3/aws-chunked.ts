@@ -35,6 +35,11 @@ export interface ChunkedResult {
 }
 
 const MAX_LINE = 4096;
+/**
+ * The smallest chunk left to the taker to hash: S3's smallest signed chunk but
+ * the last. Fewer than 512 ranges a 4 MiB batch then wait for their digests.
+ */
+const OWED_CHUNK_MIN = 8 * 1024;
 const MAX_TRAILER_BYTES = 16 * 1024;
 
 /**
@@ -62,6 +67,8 @@ export class AwsChunkedDecoder {
   private readonly trailerLines: string[] = [];
   /** Where signed chunks go to be hashed and checked by the taker of their data, if it takes them. */
   private owed: OwedDigests | null = null;
+  /** The chunk at hand is the taker's to hash and check. */
+  private chunkOwed = false;
 
   constructor(
     private readonly mode: ChunkedMode,
@@ -73,8 +80,8 @@ export class AwsChunkedDecoder {
   }
 
   /**
-   * Leaves the signed chunks to the taker of the payload, from the next chunk
-   * on: each is added to `owed` as its header is read, before its data, and
+   * Leaves the signed chunks of 8 KiB or more to the taker of the payload, from
+   * the next chunk on: each is added to `owed` as its header is read, before its data, and
    * the taker checks it once it has hashed that data (see OwedDigests). The
    * taker must not commit before every one is checked.
    */
@@ -101,7 +108,7 @@ export class AwsChunkedDecoder {
         const data = buf.subarray(pos, pos + Math.min(this.remaining, buf.length - pos));
         const kept = emit(data);
         const taken = kept === data.length ? data : data.subarray(0, kept);
-        const hashing = this.mode.signed && !this.owed;
+        const hashing = this.mode.signed && !this.chunkOwed;
         const whole = hashing && kept === this.chunkLength && this.remaining === this.chunkLength;
         if (hashing && !whole) (this.chunkHash ??= createHash('sha256')).update(taken);
         this.result.decodedLength += kept;
@@ -178,7 +185,9 @@ export class AwsChunkedDecoder {
       if (this.mode.signed) this.verifyChunk(EMPTY_SHA256);
       this.state = this.mode.trailer ? 'trailers' : 'end';
     } else {
-      if (this.owed) this.oweChunk();
+      // A small chunk is checked here: a range owed for each would let a body of tiny chunks pile up ranges by the million.
+      this.chunkOwed = this.owed !== null && this.remaining >= OWED_CHUNK_MIN;
+      if (this.chunkOwed) this.oweChunk();
       this.state = 'data';
     }
   }

@@ -11,11 +11,16 @@ export interface OwedDigest {
 /** Ranges checked, by where their digest was worked out: beside a batch's MD5 (or its own small batch), or here across batches. */
 export const owedChecks = { batch: 0, spanning: 0 };
 
-/** The owed ranges lying whole in one batch: ends relative to `from`, the first starting there. */
+/**
+ * The owed ranges lying whole in one batch, as chunks end to end: ends
+ * relative to `from`, the first starting there. The bytes between two ranges
+ * (a chunk the decoder checks itself) are a chunk of their own, hashed and
+ * dropped: null in `ranges`.
+ */
 export interface BatchDigests {
   from: number;
   ends: Uint32Array;
-  ranges: OwedDigest[];
+  ranges: (OwedDigest | null)[];
 }
 
 /**
@@ -23,8 +28,8 @@ export interface BatchDigests {
  * rather than by whoever framed the ranges: the ranges whole in a batch ride
  * along the batch's MD5 on the worker (md5_fingerprints.c), where a second
  * lane costs nothing; the few that span two batches are hashed here, a
- * batch's share at a time. Ranges come in stream order, each starting where
- * the last ended, and each before any of its bytes is pushed.
+ * batch's share at a time. Ranges come in stream order, apart, and each
+ * before any of its bytes is pushed.
  */
 export class OwedDigests {
   private owed: OwedDigest[] = [];
@@ -35,7 +40,7 @@ export class OwedDigests {
   private expectedStart = 0;
 
   add(range: OwedDigest): void {
-    if (range.start !== this.expectedStart || range.end <= range.start) throw new Error(`owed range ${range.start}-${range.end} out of order`);
+    if (range.start < this.expectedStart || range.end <= range.start) throw new Error(`owed range ${range.start}-${range.end} out of order`);
     this.expectedStart = range.end;
     this.owed.push(range);
   }
@@ -57,13 +62,21 @@ export class OwedDigests {
       owedChecks.spanning++;
       range.check(hash.digest());
     }
-    const first = this.head;
-    while (this.head < this.owed.length && this.owed[this.head]!.end <= end) this.head++;
+    const ranges: (OwedDigest | null)[] = [];
+    const ends: number[] = [];
+    for (; this.head < this.owed.length && this.owed[this.head]!.end <= end; this.head++) {
+      const r = this.owed[this.head]!;
+      if (ends.length > 0 && r.start > ends[ends.length - 1]!) {
+        ranges.push(null);
+        ends.push(r.start);
+      }
+      ranges.push(r);
+      ends.push(r.end);
+    }
     let whole: BatchDigests | null = null;
-    if (this.head > first) {
-      const ranges = this.owed.slice(first, this.head);
-      const from = ranges[0]!.start - start;
-      whole = { from, ranges, ends: Uint32Array.from(ranges, (r) => r.end - start - from) };
+    if (ranges.length > 0) {
+      const from = ranges[0]!.start;
+      whole = { from: from - start, ranges, ends: Uint32Array.from(ends, (e) => e - from) };
     }
     const next = this.owed[this.head];
     if (next && next.start < end) {
@@ -80,8 +93,11 @@ export class OwedDigests {
   /** The digests of a batch's whole ranges, 32 bytes each in order: each is checked (the first to fail throws). */
   settle(batch: BatchDigests, digests: Uint8Array): void {
     const all = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength);
-    owedChecks.batch += batch.ranges.length;
-    batch.ranges.forEach((r, i) => r.check(all.subarray(32 * i, 32 * i + 32)));
+    batch.ranges.forEach((r, i) => {
+      if (!r) return;
+      owedChecks.batch++;
+      r.check(all.subarray(32 * i, 32 * i + 32));
+    });
   }
 
   /** The stream has ended: throws if a range is still owed (its bytes never all came). */

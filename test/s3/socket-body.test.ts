@@ -387,7 +387,8 @@ t.test('signed chunks of any size are hashed beside the store\'s batches; a forg
   const a = await conn.answer();
   t.equal(a.status, 200, a.body.toString());
   t.ok((await stored(s, 'signed', 'good'))!.equals(data), 'stored byte for byte');
-  t.equal(owedChecks.batch + owedChecks.spanning - before.batch - before.spanning, SIZES.length, 'every chunk checked by the store, once');
+  const large = SIZES.filter((n) => n >= 8192).length;
+  t.equal(owedChecks.batch + owedChecks.spanning - before.batch - before.spanning, large, 'every chunk of 8 KiB or more checked by the store, once');
   t.ok(owedChecks.spanning > before.spanning, 'chunks across batches were hashed as the batches went by');
   t.ok(owedChecks.batch > before.batch, 'chunks whole in a batch were hashed beside its MD5');
 
@@ -406,7 +407,8 @@ t.test('signed chunks of any size are hashed beside the store\'s batches; a forg
     t.equal(await stored(s, 'signed', `forged-${i}`), null, `nothing stored when chunk ${i} was forged`);
   }
 
-  // Tiny chunks: 2 MiB of framing read from the socket that decodes to one small batch, whose jobs run on this thread.
+  // Tiny chunks: 2 MiB of framing read from the socket, decoded to one small batch. Chunks under 8 KiB (S3's
+  // least but the last) are checked by the decoder: ranges owed for them would pile up by the million.
   const tiny = pseudoRandomBytes('tiny chunks', 30_000);
   const tinyPieces = Array.from({ length: tiny.length }, (_, i) => tiny.subarray(i, i + 1));
   const tinyPut = (key: string): { head: string; body: Buffer } => signedPutOf(s, `/signed/${key}`, tinyPieces);
@@ -419,7 +421,7 @@ t.test('signed chunks of any size are hashed beside the store\'s batches; a forg
   const st = await conn.answer();
   t.equal(st.status, 200, st.body.toString());
   t.equal(counts().socket - socketBefore, 1);
-  t.equal(owedChecks.batch - checkedBefore, tinyPieces.length, 'every tiny chunk checked by the store');
+  t.equal(owedChecks.batch - checkedBefore, 0, 'no tiny chunk left to the store');
   t.ok((await stored(s, 'signed', 'tiny'))!.equals(tiny));
   const forgedTiny = tinyPut('tiny-forged');
   forgedTiny.body[forgedTiny.body.length - 200] ^= 0x01;
