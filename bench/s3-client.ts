@@ -54,6 +54,15 @@ export async function rawPut(t: S3Target, bucket: string, key: string, source: R
   expectOk('PUT', await send(t, 'PUT', objectPath(bucket, key), { 'content-length': String(length) }, source));
 }
 
+/**
+ * One PutObject signed with its body's SHA-256, as the AWS SDK for Go (Velero's
+ * plugin) signs PutObject and UploadPart over plain HTTP; the hash is the
+ * caller's, worked out before the clock starts.
+ */
+export async function hashSignedPut(t: S3Target, bucket: string, key: string, source: Readable, length: number, sha256hex: string): Promise<void> {
+  expectOk('PUT', await send(t, 'PUT', objectPath(bucket, key), { 'content-length': String(length), 'x-amz-content-sha256': sha256hex }, source));
+}
+
 /** minio-go's chunk size for STREAMING-AWS4-HMAC-SHA256-PAYLOAD. */
 const SIGNED_CHUNK = 64 * 1024;
 

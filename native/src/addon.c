@@ -315,7 +315,7 @@ static bool chunk_set_from(napi_env env, napi_value *v, struct chunk_set *set) {
   bool ok = cursor_len == 10 && out_len >= 32 * n && limit >= 0 && (uint64_t)limit <= data_len && c[0] <= n && c[1] % 64 == 0;
   for (size_t i = 0; ok && i < n; i++) ok = e[i] <= data_len && (i == 0 || e[i] >= e[i - 1]);
   if (ok && c[0] < n) ok = (c[0] == 0 ? 0 : e[c[0] - 1]) + (uint64_t)c[1] <= e[c[0]];
-  *set = (struct chunk_set){(const uint8_t *)data, e, n, (uint32_t *)cursor, (size_t)limit, (uint8_t *)out};
+  *set = (struct chunk_set){(const uint8_t *)data, e, n, (uint32_t *)cursor, (size_t)limit, (uint8_t *)out, 0};
   if (!ok) {
     napi_throw_range_error(env, NULL,
                            "md5Fingerprints: 4 MD5 words, whole blocks, ends rising within data, a cursor of 10 words "
@@ -355,12 +355,27 @@ static napi_value md5_fingerprints_js(napi_env env, napi_callback_info info) {
     if (pos < argc && napi_is_array(env, argv[pos], &is_array) == napi_ok && is_array) {
       napi_value items[SET_ARGS];
       uint32_t len = 0;
-      if (napi_get_array_length(env, argv[pos], &len) != napi_ok || len != SET_ARGS) {
-        napi_throw_type_error(env, NULL, "md5Fingerprints: a second set is [data, ends, cursor, limit, out]");
+      bool open = false;
+      if (napi_get_array_length(env, argv[pos], &len) != napi_ok || (len != SET_ARGS && len != SET_ARGS + 1)) {
+        napi_throw_type_error(env, NULL, "md5Fingerprints: a second set is [data, ends, cursor, limit, out, open?]");
         return NULL;
       }
       for (uint32_t i = 0; i < SET_ARGS; i++) CHECK(env, napi_get_element(env, argv[pos], i, &items[i]));
       if (!chunk_set_from(env, items, &r->sets[1])) return NULL;
+      if (len > SET_ARGS) {
+        napi_value flag;
+        CHECK(env, napi_get_element(env, argv[pos], SET_ARGS, &flag));
+        if (napi_get_value_bool(env, flag, &open) != napi_ok) {
+          napi_throw_type_error(env, NULL, "md5Fingerprints: a second set's open flag is a boolean");
+          return NULL;
+        }
+      }
+      /* An open set is one chunk of whole blocks, and its cursor's state is where it goes on from. */
+      if (open && (r->sets[1].n != 1 || r->sets[1].ends[0] % 64 != 0)) {
+        napi_throw_range_error(env, NULL, "md5Fingerprints: an open set is one chunk of whole blocks");
+        return NULL;
+      }
+      r->sets[1].open = open;
       r->nsets = 2;
       pos++;
     }
@@ -427,6 +442,36 @@ static napi_value sha256_chunks_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* sha256Resume(state: Uint32Array(8), blocks: Uint8Array (whole blocks)[, tail: Uint8Array (under a block),
+ *              total: number, digest: Uint8Array(32)]) -> false (nothing touched) when the CPU lacks SHA-NI.
+ * Without the last three the state is advanced; with them the message is finished into digest. */
+static napi_value sha256_resume_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *state, *blocks, *tail = NULL, *digest = NULL;
+  size_t state_len, blocks_len, tail_len = 0, digest_len = 0;
+  int64_t total = 0;
+  if ((argc != 2 && argc != 5) || !typed_array(env, argv[0], napi_uint32_array, &state, &state_len) ||
+      !typed_array(env, argv[1], napi_uint8_array, &blocks, &blocks_len) ||
+      (argc == 5 && (!typed_array(env, argv[2], napi_uint8_array, &tail, &tail_len) || napi_get_value_int64(env, argv[3], &total) != napi_ok ||
+                     !typed_array(env, argv[4], napi_uint8_array, &digest, &digest_len)))) {
+    napi_throw_type_error(env, NULL, "sha256Resume: expects (Uint32Array, Uint8Array[, Uint8Array, number, Uint8Array])");
+    return NULL;
+  }
+  if (state_len != 8 || blocks_len % 64 != 0 || tail_len >= 64 || total < 0 || (argc == 5 && digest_len != 32) ||
+      overlap(state, 32, blocks, blocks_len) || (digest && overlap(digest, 32, state, 32))) {
+    napi_throw_range_error(env, NULL, "sha256Resume: 8 state words, whole blocks, a tail under a block, a 32-byte digest apart");
+    return NULL;
+  }
+  napi_value result;
+  CHECK(env, napi_get_boolean(env,
+                              sha256_resume((uint32_t *)state, (const uint8_t *)blocks, blocks_len / 64, (const uint8_t *)tail, tail_len,
+                                            (uint64_t)total, (uint8_t *)digest) != 0,
+                              &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   cairn_crc_init();
   napi_property_descriptor props[] = {
@@ -440,6 +485,7 @@ NAPI_MODULE_INIT() {
       {"md5Lanes", NULL, md5_lanes_js, NULL, NULL, NULL, napi_default, NULL},
       {"md5Vectorized", NULL, md5_vectorized_js, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Chunks", NULL, sha256_chunks_js, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Resume", NULL, sha256_resume_js, NULL, NULL, NULL, napi_default, NULL},
       {"md5Fingerprints", NULL, md5_fingerprints_js, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)

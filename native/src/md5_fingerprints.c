@@ -47,8 +47,8 @@ SHA_TARGET static void set_open(struct set *s, const struct chunk_set *args) {
   s->args = args;
   s->index = args->cursor[0];
   s->done = args->cursor[1];
-  /* A chunk with nothing hashed yet starts from the initial state. */
-  s->lane = lane_load(s->done == 0 ? IV : args->cursor + 2);
+  /* A chunk with nothing hashed yet starts from the initial state; an open one goes on from the cursor's. */
+  s->lane = lane_load(s->done == 0 && !args->open ? IV : args->cursor + 2);
 }
 
 SHA_TARGET static void set_close(struct set *s) {
@@ -79,7 +79,7 @@ SHA_TARGET static size_t set_ready(struct set *s) {
     const size_t start = s->index == 0 ? 0 : a->ends[s->index - 1], end = a->ends[s->index];
     const size_t at = start + s->done, stop = end < a->limit ? end : a->limit;
     if (stop >= at + 64) return (stop - at) / 64;
-    if (end > a->limit) return 0;
+    if (end > a->limit || a->open) return 0;
     sha256_lane_finish(&s->lane, a->data + at, end - at, end - start, a->out + 32 * s->index);
     s->index++;
     s->done = 0;
@@ -96,7 +96,7 @@ SHA_TARGET static const uint8_t *set_at(const struct set *s) {
  * by the limit side by side when the one at hand is untouched, else its lane. */
 SHA_TARGET static void set_alone(struct set *s, size_t whole) {
   const struct chunk_set *a = s->args;
-  if (s->done == 0) {
+  if (s->done == 0 && !a->open) {
     size_t last = s->index;
     while (last < a->n && a->ends[last] <= a->limit) last++;
     if (last > s->index) {

@@ -20,6 +20,10 @@ struct chunk_set {
   uint32_t *cursor;
   size_t limit;
   uint8_t *out;
+  /* Open: one chunk that goes on past this data (a whole stream's SHA-256):
+   * it starts from the cursor's state even with no bytes hashed yet, is
+   * hashed to its last whole block and never finished; out is not written. */
+  int open;
 };
 
 /*

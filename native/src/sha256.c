@@ -53,6 +53,13 @@ TARGET void sha256_lane_finish(struct lane *l, const uint8_t *tail, size_t tail_
   }
 }
 
+TARGET static void resume(uint32_t state[8], const uint8_t *blocks, size_t count, const uint8_t *tail, size_t tail_len, uint64_t total, uint8_t *digest) {
+  struct lane l = lane_load(state);
+  if (count > 0) sha256_lane_blocks(&l, blocks, count);
+  if (digest) sha256_lane_finish(&l, tail, tail_len, total, digest);
+  else lane_store(l, state);
+}
+
 struct job {
   const uint8_t *p;   /* next whole block */
   size_t blocks;      /* whole blocks left */
@@ -148,6 +155,17 @@ int sha256_chunks(const uint8_t *data, const uint32_t *ends, size_t n, uint8_t *
   return 1;
 #else
   (void)data; (void)ends; (void)n; (void)out; (void)lanes;
+  return 0;
+#endif
+}
+
+int sha256_resume(uint32_t state[8], const uint8_t *blocks, size_t count, const uint8_t *tail, size_t tail_len, uint64_t total, uint8_t *digest) {
+#ifdef HAVE_SHA_NI_BUILD
+  if (!sha256_available()) return 0;
+  resume(state, blocks, count, tail, tail_len, total, digest);
+  return 1;
+#else
+  (void)state; (void)blocks; (void)count; (void)tail; (void)tail_len; (void)total; (void)digest;
   return 0;
 #endif
 }

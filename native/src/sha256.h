@@ -14,4 +14,12 @@ int sha256_available(void);
  */
 int sha256_chunks(const uint8_t *data, const uint32_t *ends, size_t n, uint8_t *out, int lanes);
 
+/*
+ * A SHA-256 carried across calls (a whole stream's): state (8 words, IV to
+ * begin) advanced over count whole blocks; then, with digest, finished over
+ * the last partial block, tail, for a message of `total` bytes, into digest
+ * (state is then spent). Returns 0, touching nothing, if the CPU lacks SHA-NI.
+ */
+int sha256_resume(uint32_t state[8], const uint8_t *blocks, size_t count, const uint8_t *tail, size_t tail_len, uint64_t total, uint8_t *digest);
+
 #endif

@@ -1,6 +1,6 @@
 import { FINGERPRINT_BYTES, fingerprintAll } from './fingerprint.js';
 import { Md5State, md5Begin, md5Update } from './md5.js';
-import { native } from './native.js';
+import { native, type ChunkSetArgs } from './native.js';
 
 const NO_BLOCKS = new Uint8Array(0);
 
@@ -29,11 +29,17 @@ export class FingerprintCursor {
   /** The native cursor: the chunk being hashed, its bytes hashed, its state. */
   readonly words = new Uint32Array(10);
 
-  /** out: where the digests go (32 bytes for each cut); by default a buffer of its own, handed to the other thread, not copied. */
+  /**
+   * out: where the digests go (32 bytes for each cut); by default a buffer of
+   * its own, handed to the other thread, not copied. open: the data is one
+   * run of whole blocks of a longer message, hashed on from the state in
+   * words and never finished (see StreamSha256).
+   */
   constructor(
     readonly data: Uint8Array,
     readonly cuts: Uint32Array,
     out?: Buffer,
+    readonly open = false,
   ) {
     this.fingerprints = out ?? Buffer.allocUnsafeSlow(cuts.length * FINGERPRINT_BYTES);
   }
@@ -44,6 +50,14 @@ export class FingerprintCursor {
    * the tests, which hold both ways to the same answers).
    */
   alone(to: number, riding = FINGERPRINTS_RIDE_ALONG): void {
+    if (this.open) {
+      // Its whole blocks as far as `to`, from where the state stands: there is no other way to hash an open run.
+      const done = this.words[1]!;
+      const upTo = to - (to % 64);
+      if (upTo > done && !native.sha256Resume(this.words.subarray(2), this.data.subarray(done, upTo))) throw new Error('an open run needs SHA-NI');
+      if (upTo > done) this.words[1] = upTo;
+      return;
+    }
     if (riding) ride([{ cursor: this, state: null, from: to, to }]);
     else if (to === this.data.byteLength && this.words[0] !== this.cuts.length) {
       fingerprintAll(this.data, this.cuts).copy(this.fingerprints);
@@ -92,12 +106,17 @@ export function ride(rides: readonly Ride[], riding = FINGERPRINTS_RIDE_ALONG): 
     r.cursor.words,
     r.to,
     r.cursor.fingerprints,
-    ...(r.second ? [[r.second.cursor.data, r.second.cursor.cuts, r.second.cursor.words, secondLimit(r), r.second.cursor.fingerprints]] : []),
+    ...(r.second ? [secondArgs(r)] : []),
   ]);
   if (!native.md5Fingerprints(...(args as Parameters<typeof native.md5Fingerprints>))) {
     throw new Error('md5Fingerprints refused after the CPU said it could');
   }
   for (const b of begun) b?.done();
+}
+
+function secondArgs(r: Ride): ChunkSetArgs {
+  const c = r.second!.cursor;
+  return c.open ? [c.data, c.cuts, c.words, secondLimit(r), c.fingerprints, true] : [c.data, c.cuts, c.words, secondLimit(r), c.fingerprints];
 }
 
 /** How far a slice reaches into its second set's data. */

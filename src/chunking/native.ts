@@ -42,12 +42,14 @@ export interface NativeBinding {
    * False, with nothing touched, when the CPU lacks the SHA extensions. See
    * native/src/md5_fingerprints.h.
    */
+  /** Advances a carried SHA-256 state (8 words) over whole blocks; with tail, total and digest, finishes it into digest. False without SHA-NI. */
+  sha256Resume(state: Uint32Array, blocks: Uint8Array, tail?: Uint8Array, total?: number, digest?: Uint8Array): boolean;
   /** Seven arguments for each of one or two streams, each optionally followed by a second set as [data, ends, cursor, limit, out]. */
   md5Fingerprints(...streams: (Uint8Array | Uint32Array | number | ChunkSetArgs)[]): boolean;
 }
 
-/** A second chunk set riding along a stream's MD5: data, ends, cursor, limit, out. */
-export type ChunkSetArgs = [Uint8Array, Uint32Array, Uint32Array, number, Uint8Array];
+/** A second chunk set riding along a stream's MD5: data, ends, cursor, limit, out, and whether it is open (a stream's SHA-256 going on past it). */
+export type ChunkSetArgs = [Uint8Array, Uint32Array, Uint32Array, number, Uint8Array] | [Uint8Array, Uint32Array, Uint32Array, number, Uint8Array, boolean];
 
 const require = createRequire(import.meta.url);
 

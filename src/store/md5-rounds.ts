@@ -1,6 +1,7 @@
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
 import { FingerprintCursor, ride, secondLimit, type Ride } from '../chunking/md5-fingerprints.js';
+import { StreamSha256 } from '../chunking/stream-sha256.js';
 import type { JobResult } from '../compute/worker-host.js';
 import type { DigestJob } from './store-jobs.js';
 
@@ -19,7 +20,7 @@ interface Md5Work {
   started: boolean;
   /** The fingerprints owed with this update, if it carries chunk ends. */
   cursor: FingerprintCursor | null;
-  /** The digests of the ranges owed with it too, if any. */
+  /** The digests of the ranges owed with it too, or the run of the stream's SHA-256 riding along, if any. */
   second: Ride['second'];
   /** Where both go: the job's answer. */
   answer: Buffer | null;
@@ -40,6 +41,8 @@ interface Md5Work {
  */
 export class Md5Rounds {
   private readonly states = new Map<number, Md5State>();
+  /** The SHA-256s riding along, of the streams whose first job asked for one. */
+  private readonly shas = new Map<number, StreamSha256>();
   /** Each stream's waiting jobs, oldest first; a stream with none has no entry. */
   private readonly waiting = new Map<number, Md5Work[]>();
   private scheduled = false;
@@ -75,7 +78,18 @@ export class Md5Rounds {
       const work = jobs[0]!;
       if (!work.started) {
         work.started = true;
-        if (work.job.first) this.states.set(stream, new Md5State());
+        if (work.job.first) {
+          this.states.set(stream, new Md5State());
+          if (work.job.sha256) this.shas.set(stream, new StreamSha256());
+          else this.shas.delete(stream);
+        }
+        const sha = work.job.sha256 ? this.shas.get(stream) : undefined;
+        if (work.job.sha256 && !sha) {
+          this.finish(stream, jobs);
+          work.reject(new Error(`sha256 state of stream ${stream} is lost`));
+          continue;
+        }
+        if (sha && work.job.data) work.second = sha.begin(work.job.data);
       }
       const state = this.states.get(stream);
       if (!state) {
@@ -114,11 +128,18 @@ export class Md5Rounds {
     for (const { stream, work, state } of heads) {
       if (work.job.data && work.offset < work.job.data.byteLength) continue;
       this.finish(stream, this.waiting.get(stream)!);
-      if (work.answer) work.resolve({ value: work.answer, transfer: [work.answer.buffer as ArrayBuffer] });
-      else if (!work.job.final) work.resolve({ value: null });
-      else {
-        this.states.delete(stream);
-        work.resolve({ value: md5Digest(state) });
+      const sha = work.job.sha256 ? this.shas.get(stream) : undefined;
+      try {
+        if (sha && work.job.data) sha.end(work.job.data);
+        if (work.answer) work.resolve({ value: work.answer, transfer: [work.answer.buffer as ArrayBuffer] });
+        else if (!work.job.final) work.resolve({ value: null });
+        else {
+          this.states.delete(stream);
+          this.shas.delete(stream);
+          work.resolve({ value: sha ? Buffer.concat([md5Digest(state), sha.digest()]) : md5Digest(state) });
+        }
+      } catch (err) {
+        work.reject(err as Error);
       }
     }
     if (this.waiting.size > 0) this.schedule();
@@ -137,6 +158,7 @@ export class Md5Rounds {
  * digests of the ranges owed with it, both written into one answer.
  */
 function cursorsOf(job: DigestJob): Pick<Md5Work, 'cursor' | 'second' | 'answer'> {
+  if (job.sha256 && job.data && (!job.cuts || job.rangeEnds)) throw new RangeError('a stream SHA-256 rides with chunk ends and no owed ranges');
   if (!job.cuts || !job.data) return { cursor: null, second: null, answer: null };
   const ranges = job.rangeEnds?.length ?? 0;
   // A buffer of its own: it is handed to the other thread, not copied.

@@ -1,5 +1,6 @@
 import { ChunkBatcher, type ChunkBatch } from '../chunking/chunk-batcher.js';
 import { FINGERPRINT_BYTES, fingerprint, fingerprintAll } from '../chunking/fingerprint.js';
+import { STREAM_SHA256_RIDES } from '../chunking/stream-sha256.js';
 import { native } from '../chunking/native.js';
 import { BatchBuffers } from '../compute/batch-buffers.js';
 import {
@@ -101,6 +102,7 @@ export class ObjectWriter {
   /** Whether the workers hold digest state for this stream (an update was sent and no final yet). */
   private digestsOpen = false;
   private readonly digests: StreamDigest[];
+  private readonly shaRides: boolean;
   private phase: 'ingesting' | 'ingested' | 'committing' | 'committed' | 'aborted' = 'ingesting';
   private committing: Promise<unknown> | null = null;
   private readonly edges: EdgeCapture | null;
@@ -126,6 +128,8 @@ export class ObjectWriter {
   ) {
     this.edges = options.edges ?? null;
     this.digests = [...(options.md5 === false ? [] : ['md5' as const]), ...(options.sha256 ? ['sha256' as const] : [])];
+    // The SHA-256 of a body signed by its hash rides along the MD5 on the MD5's worker (see StreamSha256).
+    this.shaRides = this.digests[0] === 'md5' && this.digests[1] === 'sha256' && STREAM_SHA256_RIDES;
     this.stream = ctx.compute.newStream();
     const p = ctx.cutter.parameters;
     this.batchBytes = Math.max(ctx.settings.batchSize, 2 * p.maxSize);
@@ -151,7 +155,7 @@ export class ObjectWriter {
     // A worker takes one stream's digest jobs in order, so the final can go now.
     const digests = small
       ? Promise.resolve(this.ctx.compute.digestsHere(whole, this.digests))
-      : Promise.all(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, !this.digestsOpen)));
+      : this.finals(!this.digestsOpen);
     this.digestsOpen = false;
     this.track(digests);
     await this.classifyTail;
@@ -391,7 +395,7 @@ export class ObjectWriter {
     }
     if (this.digestsOpen) {
       this.digestsOpen = false;
-      await Promise.allSettled(this.digests.map((a) => this.ctx.compute.digestFinal(this.stream, a, false)));
+      await this.finals(false).catch(noop);
     }
     await this.appender.release();
   }
@@ -402,13 +406,15 @@ export class ObjectWriter {
     if (this.failure) throw this.failure;
     // A batch that feeds the stream's MD5 gets its fingerprints from the same pass (see md5WithFingerprints).
     const riding = !here && this.digests[0] === 'md5';
+    // And, for a body signed by its hash, the stream's SHA-256 from the same pass too.
+    const shaRiding = riding && this.shaRides;
     const first = !this.digestsOpen;
     const owed = this.owed?.take(batch.data) ?? null;
     if (owed && !riding) this.owed!.settle(owed, fingerprintAll(batch.data.subarray(owed.from, owed.from + owed.ends[owed.ends.length - 1]!), owed.ends));
-    const answer = riding ? compute.md5WithFingerprints(this.stream, batch.data, batch.cuts, first, owed) : compute.fingerprints(batch.data, batch.cuts, here);
+    const answer = riding ? compute.md5WithFingerprints(this.stream, batch.data, batch.cuts, first, owed, shaRiding) : compute.fingerprints(batch.data, batch.cuts, here);
     // The owed ranges' digests follow the fingerprints, and are checked before the batch is classified: before the stream can commit.
     const fps = riding && owed ? answer.then((a) => this.settleOwed(owed, a, batch.cuts.length)) : answer;
-    const others = here ? [] : this.digests.slice(riding ? 1 : 0).map((a) => compute.digestUpdate(this.stream, a, batch.data, first));
+    const others = here ? [] : this.digests.slice(riding ? (shaRiding ? 2 : 1) : 0).map((a) => compute.digestUpdate(this.stream, a, batch.data, first));
     const digested = Promise.all(riding ? [fps, ...others] : others);
     if (!here) this.digestsOpen = this.digests.length > 0;
     const classified = this.classifyTail.then(async () => this.classify(batch, await fps, stored, here));
@@ -422,6 +428,14 @@ export class ObjectWriter {
     );
     for (const p of [fps, digested, classified]) this.track(p);
     this.track(done);
+  }
+
+  /** The stream's digests, in the order asked for; first: no update was sent. */
+  private async finals(first: boolean): Promise<Buffer[]> {
+    const { compute } = this.ctx;
+    if (!this.shaRides) return Promise.all(this.digests.map((a) => compute.digestFinal(this.stream, a, first)));
+    const both = await compute.digestFinal(this.stream, 'md5', first, true);
+    return [both.subarray(0, 16), both.subarray(16)];
   }
 
   private settleOwed(owed: BatchDigests, answer: Buffer, chunks: number): Buffer {

@@ -99,17 +99,20 @@ export class StoreCompute {
    * FingerprintCursor): beside a lone MD5 chain they cost almost nothing.
    * The digests of the owed ranges whole in the batch, if any, follow them.
    */
-  md5WithFingerprints(stream: number, data: Uint8Array, cuts: Uint32Array, first: boolean, owed?: BatchDigests | null): Promise<Buffer> {
+  md5WithFingerprints(stream: number, data: Uint8Array, cuts: Uint32Array, first: boolean, owed?: BatchDigests | null, sha256 = false): Promise<Buffer> {
     const worker = this.md5Workers.update(stream, first);
     const cost = data.byteLength * (COST.md5 + COST.fingerprintsRiding);
-    const ranges = owed ? { rangesFrom: owed.from, rangeEnds: owed.ends } : {};
-    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm: 'md5', data, cuts, first, ...ranges }, [], worker, cost).then(toBuffer);
+    const extra = { ...(owed && { rangesFrom: owed.from, rangeEnds: owed.ends }), ...(sha256 && { sha256 }) };
+    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm: 'md5', data, cuts, first, ...extra }, [], worker, cost).then(toBuffer);
   }
 
-  /** first: no update was sent (an empty stream). */
-  digestFinal(stream: number, algorithm: StreamDigest, first: boolean): Promise<Buffer> {
+  /**
+   * first: no update was sent (an empty stream). sha256 (an MD5 final): the
+   * stream's SHA-256 rode along its MD5, and follows it in the answer.
+   */
+  digestFinal(stream: number, algorithm: StreamDigest, first: boolean, sha256 = false): Promise<Buffer> {
     const worker = algorithm === 'md5' ? this.md5Workers.final(stream) : sha256Worker(stream);
-    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm, final: true, first }, [], worker).then(toBuffer);
+    return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm, final: true, first, ...(sha256 && { sha256 }) }, [], worker).then(toBuffer);
   }
 
   /** Compresses chunks of data into records in out (a shared buffer the caller owns). */

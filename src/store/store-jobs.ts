@@ -33,6 +33,11 @@ export interface DigestJob {
    */
   rangesFrom?: number;
   rangeEnds?: Uint32Array;
+  /**
+   * An MD5 job: the stream's SHA-256 rides along too (its first job starts
+   * it). Its final then answers the MD5 and the SHA-256, 48 bytes.
+   */
+  sha256?: boolean;
 }
 
 export interface EncodeJob {

@@ -88,6 +88,13 @@ t.test('large bodies come from the socket, byte for byte, and the connection goe
   t.equal(a1.status, 200, a1.body.toString());
   t.equal(a1.headers.get('etag'), `"${md5(big).toString('hex')}"`, 'the ETag is the MD5 of the bytes');
 
+  // Signed by its SHA-256, as the AWS SDK for Go signs over plain HTTP: hashed beside the MD5, across batches of odd lengths.
+  await conn.write(putHead(s, '/sock/big-signed', big, {}, sha256(big)));
+  await conn.write(big);
+  const signed = await conn.answer();
+  t.equal(signed.status, 200, signed.body.toString());
+  t.ok((await stored(s, 'sock', 'big-signed'))!.equals(big));
+
   // A signed SHA-256 and a CRC32 checksum, on the same connection.
   const mid = pseudoRandomBytes('mid', 3 * MiB - 7);
   const c = new StreamChecksum('CRC32');
@@ -115,7 +122,7 @@ t.test('large bodies come from the socket, byte for byte, and the connection goe
   t.ok((await stored(s, 'sock', 'big'))!.equals(big), 'the large body is stored byte for byte');
   t.ok((await stored(s, 'sock', 'small'))!.equals(small));
   const after = counts();
-  t.equal(after.socket - before.socket, 2, 'both large bodies were read from the socket');
+  t.equal(after.socket - before.socket, 3, 'the three large bodies were read from the socket');
   t.equal(after.abandoned - before.abandoned, 0);
 
   // Most reads land in the batch buffers themselves (no copy); the first of each body, and any
@@ -179,6 +186,15 @@ t.test('a large body refused after it was read stores nothing and keeps the conn
   const b = await conn.answer();
   t.equal(b.status, 400);
   t.match(b.body.toString(), /<Code>XAmzContentSHA256Mismatch<\/Code>/);
+  // One byte changed from the body its SHA-256 signed, past the first batch.
+  const changed = Buffer.from(body);
+  changed[4 * MiB + 3] ^= 1;
+  await conn.write(putHead(s, '/bad/sha-changed', changed, {}, sha256(body)));
+  await conn.write(changed);
+  const c = await conn.answer();
+  t.equal(c.status, 400);
+  t.match(c.body.toString(), /<Code>XAmzContentSHA256Mismatch<\/Code>/);
+  t.equal(await stored(s, 'bad', 'sha-changed'), null);
 
   // The whole body was read, so the same connection serves the next request.
   await conn.write(putHead(s, '/bad/good', body));
