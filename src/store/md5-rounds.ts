@@ -84,12 +84,13 @@ export class Md5Rounds {
           else this.shas.delete(stream);
         }
         const sha = work.job.sha256 ? this.shas.get(stream) : undefined;
-        if (work.job.sha256 && !sha) {
-          this.finish(stream, jobs);
-          work.reject(new Error(`sha256 state of stream ${stream} is lost`));
+        try {
+          if (work.job.sha256 && !sha) throw new Error(`sha256 state of stream ${stream} is lost`);
+          if (sha && work.job.data) work.second = sha.begin(work.job.data);
+        } catch (err) {
+          this.fail(stream, jobs, err as Error);
           continue;
         }
-        if (sha && work.job.data) work.second = sha.begin(work.job.data);
       }
       const state = this.states.get(stream);
       if (!state) {
@@ -119,10 +120,7 @@ export class Md5Rounds {
         }
       }
     } catch (err) {
-      for (const { stream, work } of heads) {
-        this.finish(stream, this.waiting.get(stream)!);
-        work.reject(err as Error);
-      }
+      for (const { stream } of heads) this.fail(stream, this.waiting.get(stream)!, err as Error);
       heads.length = 0;
     }
     for (const { stream, work, state } of heads) {
@@ -139,10 +137,28 @@ export class Md5Rounds {
           work.resolve({ value: sha ? Buffer.concat([md5Digest(state), sha.digest()]) : md5Digest(state) });
         }
       } catch (err) {
+        this.forget(stream);
         work.reject(err as Error);
       }
     }
     if (this.waiting.size > 0) this.schedule();
+  }
+
+  /**
+   * Refuses a stream's oldest job, and forgets the stream's state: a digest
+   * part-way through a failed update is no digest of anything, so its later
+   * jobs are refused as lost rather than answered from it.
+   */
+  private fail(stream: number, jobs: Md5Work[], err: Error): void {
+    this.forget(stream);
+    const work = jobs[0]!;
+    this.finish(stream, jobs);
+    work.reject(err);
+  }
+
+  private forget(stream: number): void {
+    this.states.delete(stream);
+    this.shas.delete(stream);
   }
 
   /** Takes a stream's oldest job off its queue. */

@@ -101,7 +101,11 @@ export class StoreCompute {
    */
   md5WithFingerprints(stream: number, data: Uint8Array, cuts: Uint32Array, first: boolean, owed?: BatchDigests | null, sha256 = false): Promise<Buffer> {
     const worker = this.md5Workers.update(stream, first);
-    const cost = data.byteLength * (COST.md5 + COST.fingerprintsRiding);
+    // What rides along costs almost nothing in a round of one, two or four chains; beside three, or more than four, it is hashed alone after the MD5s.
+    const chains = this.md5Workers.openChains()[worker]!;
+    const rides = chains <= 2 || chains === 4;
+    const alone = (owed ? COST.fingerprints : 0) + (sha256 ? COST.sha256 : 0) + COST.fingerprints;
+    const cost = data.byteLength * (COST.md5 + (rides ? COST.fingerprintsRiding : alone));
     const extra = { ...(owed && { rangesFrom: owed.from, rangeEnds: owed.ends }), ...(sha256 && { sha256 }) };
     return this.pool.run<Uint8Array>('digestUpdate', { stream, algorithm: 'md5', data, cuts, first, ...extra }, [], worker, cost).then(toBuffer);
   }

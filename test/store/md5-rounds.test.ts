@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import t from 'tap';
+import { STREAM_SHA256_RIDES } from '../../src/chunking/stream-sha256.js';
 import { Md5Rounds } from '../../src/store/md5-rounds.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
 
@@ -92,4 +93,37 @@ t.test('an update refused as it is queued leaves its stream able to go on', asyn
   const data = pseudoRandomBytes('after-refusal', 100_000);
   await rounds.queue({ stream: 3, algorithm: 'md5', data, first: true });
   t.equal(digestOf(await rounds.queue({ stream: 3, algorithm: 'md5', final: true, first: false })), md5(data));
+});
+
+t.test('streams signed by their SHA-256 have it ride along their MD5, however many share the rounds', { skip: !STREAM_SHA256_RIDES && 'no SHA-NI' }, async (t) => {
+  // One to five streams: alone, a pair, three side by side (the SHA-256s hashed after the MD5s), two pairs, five.
+  for (const streams of [1, 2, 3, 4, 5]) {
+    const rounds = new Md5Rounds();
+    const datas = Array.from({ length: streams }, (_, i) => pseudoRandomBytes(`signed-${streams}-${i}`, 1_200_003 + i * 70_001));
+    // Pieces that split 64-byte blocks every way; each stream's last ends short of a block.
+    const edges = [0, 300_001, 300_064, 900_063, 900_127];
+    const jobs: Promise<unknown>[] = [];
+    for (const [p, from] of edges.entries()) {
+      for (let i = 0; i < streams; i++) {
+        const data = datas[i]!.subarray(from, edges[p + 1] ?? datas[i]!.length);
+        jobs.push(rounds.queue({ stream: i, algorithm: 'md5', data, cuts: Uint32Array.of(data.length), first: p === 0, sha256: true }));
+      }
+    }
+    const finals = datas.map((_, i) => rounds.queue({ stream: i, algorithm: 'md5', final: true, first: false, sha256: true }));
+    await Promise.all(jobs);
+    for (let i = 0; i < streams; i++) {
+      const both = Buffer.from((await finals[i]!).value as Uint8Array);
+      t.equal(both.subarray(0, 16).toString('hex'), md5(datas[i]!), `${streams} streams: stream ${i}'s MD5`);
+      t.equal(both.subarray(16).toString('hex'), createHash('sha256').update(datas[i]!).digest('hex'), `${streams} streams: stream ${i}'s SHA-256`);
+    }
+  }
+});
+
+t.test('a stream whose SHA-256 is lost is forgotten: its later jobs are refused, not answered from half a digest', async (t) => {
+  const rounds = new Md5Rounds();
+  const data = pseudoRandomBytes('lost-sha', 200_000);
+  await rounds.queue({ stream: 4, algorithm: 'md5', data: data.subarray(0, 100_000), cuts: Uint32Array.of(100_000), first: true });
+  // The stream began without a SHA-256: a later update cannot ask for one.
+  await t.rejects(rounds.queue({ stream: 4, algorithm: 'md5', data: data.subarray(100_000), cuts: Uint32Array.of(100_000), first: false, sha256: true }), /sha256 state of stream 4 is lost/);
+  await t.rejects(rounds.queue({ stream: 4, algorithm: 'md5', final: true, first: false }), /md5 state of stream 4 is lost/);
 });
