@@ -10,6 +10,7 @@
  * 3000; 0 skips it), CAIRN_BENCH_DIR (scratch, default bench/out).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -24,7 +25,7 @@ import type { Ceilings } from './ceilings.js';
 import { materialize, planGenerations } from './generations.js';
 import { generated } from './generated.js';
 import { measure, table } from './measure.js';
-import { createBucket, curlGet, listAll, rawGet, rawMultipart, rawPut, sdkClient, sdkMultipart, signedStreamingPut, type S3Target } from './s3-client.js';
+import { createBucket, curlGet, hashSignedPut, listAll, rawGet, rawMultipart, rawPut, sdkClient, sdkMultipart, signedStreamingPut, type S3Target } from './s3-client.js';
 import type { GenerationFile, GenerationRow } from './phases.js';
 import { MULTIPART_IN_FLIGHT, MULTIPART_PART } from './multipart-shape.js';
 import type { SmallObjectsRow } from './small-objects.js';
@@ -254,6 +255,7 @@ async function s3Path(
     await createBucket(client, 's3-multipart');
     await createBucket(client, 's3-raw-multipart');
     await createBucket(client, 's3-signed');
+    await createBucket(client, 's3-hex');
     await createBucket(client, 'pushed');
     const mover = new MoverConnection({ endpoint: new URL(target.url), credentials: target.credentials, region: 'us-east-1' });
     const rows: S3Row[] = [];
@@ -312,6 +314,13 @@ async function s3Path(
       const signed = await measure(sendSigned);
       const signedServerCpu = serverCpu() - cpu0;
       const signedRss = await peak();
+      // Hashed before the clock starts too, as the client's own work.
+      const sha256hex = createHash('sha256').update(source.data).digest('hex');
+      reset();
+      cpu0 = serverCpu();
+      const hex = await measure(() => hashSignedPut(target, 's3-hex', `gen${g + 1}.tar`, streamOf(source), gen.bytes, sha256hex));
+      const hexServerCpu = serverCpu() - cpu0;
+      const hexRss = await peak();
       reset();
       cpu0 = serverCpu();
       const wire0 = { ...mover.wire };
@@ -339,11 +348,14 @@ async function s3Path(
         signedMbps: gen.bytes / 1e6 / signed.seconds,
         signedServerCpu,
         signedCpu: `${signedServerCpu.toFixed(2)}/${signed.cpuSeconds.toFixed(2)}`,
+        hexMbps: gen.bytes / 1e6 / hex.seconds,
+        hexServerCpu,
+        hexCpu: `${hexServerCpu.toFixed(2)}/${hex.cpuSeconds.toFixed(2)}`,
         pushMbps: gen.bytes / 1e6 / pushed.seconds,
         pushSentPercent: (100 * pushSent) / gen.bytes,
         pushNewChunks: `${pushed.value.newChunks}/${pushed.value.chunks}`,
         pushCpu: `${pushServerCpu.toFixed(2)}/${pushed.cpuSeconds.toFixed(2)}`,
-        serverPeakRssMiB: Math.max(singleRss, rawRss, multiRss, signedRss, pushRss),
+        serverPeakRssMiB: Math.max(singleRss, rawRss, multiRss, signedRss, hexRss, pushRss),
         putCpu: `${singleServerCpu.toFixed(2)}/${single.cpuSeconds.toFixed(2)}`,
         rawMultipartCpu: `${rawServerCpu.toFixed(2)}/${raw.cpuSeconds.toFixed(2)}`,
         multipartCpu: `${multiServerCpu.toFixed(2)}/${multi.cpuSeconds.toFixed(2)}`,
@@ -388,10 +400,11 @@ async function s3Path(
     say('  PUT: one signed PutObject streaming the generation (UNSIGNED-PAYLOAD); multipart, 8 MiB parts, 4 in flight:');
     say('  "raw" as light as a client can be (UNSIGNED-PAYLOAD, no checksums), "SDK" by @aws-sdk/lib-storage (signed SHA-256 and CRC32 of every part);');
     say('  "signed PUT" as minio-go sends one over HTTP for Kopia and restic (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, a signature on every 64 KiB chunk,');
-    say('  framed and signed before the clock starts, as a client on another machine would spend that CPU there)');
+    say('  framed and signed before the clock starts, as a client on another machine would spend that CPU there);');
+    say('  "hex PUT" as the AWS SDK for Go (Velero) and the AWS CLI send one over HTTP (x-amz-content-sha256: the body\'s SHA-256, hashed before the clock starts)');
     say(
       table(
-        ['gen', 'direct MB/s', 'before/after', 'cpu s', 'direct mp MB/s', 'before/after', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', '/direct mp', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'signed PUT MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB', 'full GCs PUT/raw/SDK'],
+        ['gen', 'direct MB/s', 'before/after', 'cpu s', 'direct mp MB/s', 'before/after', 'cpu s', 'PUT MB/s', '/direct', 'cpu s srv/cli', 'raw mp MB/s', '/direct', '/direct mp', 'cpu s srv/cli', 'SDK mp MB/s', '/direct', 'cpu s srv/cli', 'signed PUT MB/s', '/direct', 'cpu s srv/cli', 'hex PUT MB/s', '/direct', 'cpu s srv/cli', 'server peak RSS MiB', 'full GCs PUT/raw/SDK'],
         rows.map((r) => [
           r.generation,
           r.directMbps,
@@ -413,6 +426,9 @@ async function s3Path(
           r.signedMbps,
           r.signedMbps / r.directMbps,
           r.signedCpu,
+          r.hexMbps,
+          r.hexMbps / r.directMbps,
+          r.hexCpu,
           r.serverPeakRssMiB,
           r.fullGcs,
         ]),
@@ -422,12 +438,12 @@ async function s3Path(
     say(
       `mean over the generations, to the paired direct: PUT ${mean((r) => r.putMbps / r.directMbps)}, raw multipart ${mean((r) => r.rawMultipartMbps / r.directMbps)}, ` +
         `SDK multipart ${mean((r) => r.multipartMbps / r.directMbps)}; raw multipart to the paired direct multipart ${mean((r) => r.rawMultipartMbps / r.directMultipartMbps)}, ` +
-        `direct multipart to direct ${mean((r) => r.directMultipartMbps / r.directMbps)}; signed PUT ${mean((r) => r.signedMbps / r.directMbps)}`,
+        `direct multipart to direct ${mean((r) => r.directMultipartMbps / r.directMbps)}; signed PUT ${mean((r) => r.signedMbps / r.directMbps)}, hex PUT ${mean((r) => r.hexMbps / r.directMbps)}`,
     );
     // The client shares the two cores: the server's own CPU per byte is the figure an off-box client would see.
     say(
       `server CPU, mean over the generations, direct over S3 (1 = the S3 face costs nothing): PUT ${mean((r) => r.directCpu / r.putServerCpu)}, ` +
-        `signed PUT ${mean((r) => r.directCpu / r.signedServerCpu)}, ` +
+        `signed PUT ${mean((r) => r.directCpu / r.signedServerCpu)}, hex PUT ${mean((r) => r.directCpu / r.hexServerCpu)}, ` +
         `raw multipart ${mean((r) => r.directMultipartCpu / r.rawMultipartServerCpu)} (to direct multipart), ${mean((r) => r.directCpu / r.rawMultipartServerCpu)} (to direct)`,
     );
     // On two shared cores both sides of each ratio keep the cores about equally busy, so a ratio of
@@ -534,6 +550,10 @@ interface S3Row {
   signedMbps: number;
   signedServerCpu: number;
   signedCpu: string;
+  /** PutObject signed with the body's SHA-256 (the AWS SDK for Go and the AWS CLI over HTTP): the server hashes the whole body. */
+  hexMbps: number;
+  hexServerCpu: number;
+  hexCpu: string;
   pushMbps: number;
   pushSentPercent: number;
   pushNewChunks: string;
