@@ -344,6 +344,8 @@ export class IndexDb {
 
   close(): void {
     if (this.db.open) this.db.close();
+    // Once the syncs under way are done: SQLite has just checkpointed the WAL into the database and synced it.
+    void this.wal.close();
   }
 
   /** fdatasyncs of the WAL so far: fewer than the streams committed when their commits overlap. */

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { WalSync } from '../../src/store/wal-sync.js';
@@ -65,4 +65,23 @@ t.test("a stream's commit resolves only after a WAL flush", async (t) => {
   t.ok(flushes >= 1 && flushes <= parts, `${parts} part commits, ${flushes} flushes`);
   const done = await store.completeUpload(upload.uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
   t.equal(done.size, parts * 60_000);
+});
+
+t.test('the descriptor is kept between flushes, and opened afresh if the file was unlinked under it', async (t) => {
+  const dir = testDir(t);
+  const path = join(dir, 'index.db-wal');
+  writeFileSync(path, 'frames');
+  const wal = new WalSync(path);
+  for (let i = 0; i < 5; i++) await wal.sync();
+  t.equal(wal.opens, 1, 'five flushes, one open');
+  // SQLite deletes the WAL only at its last close; were it ever gone and made again, the dead file must not be what is synced.
+  unlinkSync(path);
+  writeFileSync(path, 'new frames');
+  await wal.sync();
+  t.equal(wal.opens, 2, 'the new file is opened');
+  const pending = wal.sync();
+  await wal.close();
+  await pending;
+  t.equal(wal.flushes, 7, 'close waits for the flush asked for before it');
+  await t.rejects(wal.sync(), /is closed/, 'and refuses syncs after it');
 });
