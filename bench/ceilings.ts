@@ -5,7 +5,7 @@ import { ChunkCodec } from '../src/compute/codec.js';
 import { native } from '../src/chunking/native.js';
 import { fingerprintAll } from '../src/chunking/fingerprint.js';
 import { Md5State, md5Update } from '../src/chunking/md5.js';
-import { FingerprintCursor, ride } from '../src/chunking/md5-fingerprints.js';
+import { FingerprintCursor, ride, ridesInPairs } from '../src/chunking/md5-fingerprints.js';
 
 export interface Ceilings {
   /** OpenSSL through node:crypto, one chunk at a time. */
@@ -22,6 +22,12 @@ export interface Ceilings {
   /** The store's MD5 with the chunks' fingerprints riding along (native/src/md5_fingerprints.c), one stream and two. */
   md5Riding: number;
   md5Riding2: number;
+  /**
+   * A worker's rounds of 3, 5 and 6 riders (512 KiB a stream a round, as Md5Rounds
+   * takes them): in pairs by ride(), an odd one alone, against the MD5s side by
+   * side and the fingerprints after; all their bytes, and what ridesInPairs picks.
+   */
+  rounds: { riders: number; pairs: number; side: number; picked: 'pairs' | 'side' }[];
   zstd: number;
   zstdRatio: number;
   xxh64: number;
@@ -72,6 +78,23 @@ export function ceilings(sample: Buffer, random: Buffer, chunking: ChunkingParam
   };
   const md5Riding = riding(1);
   const md5Riding2 = riding(2);
+  const rounds = [3, 5, 6].map((n) => {
+    const part = Math.floor(sample.length / n / chunk) * chunk;
+    const partEnds = ends.subarray(0, part / chunk);
+    const each = (how: 'pairs' | 'side'): number =>
+      mbps(n * part, () => {
+        const riders = Array.from({ length: n }, (_, i) => ({ cursor: new FingerprintCursor(sample.subarray(i * part, (i + 1) * part), partEnds), state: new Md5State() }));
+        for (let from = 0; from < part; from += 512 * 1024) {
+          const to = Math.min(part, from + 512 * 1024);
+          if (how === 'pairs') for (let i = 0; i < n; i += 2) ride(riders.slice(i, i + 2).map((r) => ({ ...r, from, to })));
+          else {
+            md5Update(riders.map((r) => ({ state: r.state, data: r.cursor.data.subarray(from, to) })));
+            for (const r of riders) r.cursor.alone(to);
+          }
+        }
+      });
+    return { riders: n, pairs: each('pairs'), side: each('side'), picked: ridesInPairs(n) ? ('pairs' as const) : ('side' as const) };
+  });
   const codec = new ChunkCodec(level);
   const out = Buffer.allocUnsafe(2 * chunk);
   let stored = 0;
@@ -95,6 +118,7 @@ export function ceilings(sample: Buffer, random: Buffer, chunking: ChunkingParam
     md5Native4,
     md5Riding,
     md5Riding2,
+    rounds,
     zstd,
     zstdRatio: sample.length / stored,
     xxh64,

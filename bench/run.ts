@@ -98,6 +98,10 @@ async function main(): Promise<void> {
       [[c[0]!.sha256, c[0]!.sha256Batch, c[0]!.md5, c[0]!.md5Native, c[0]!.md5Native2, c[0]!.md5Native4, c[0]!.md5Riding, c[0]!.md5Riding2, c[0]!.xxh64, ...c.map((x) => x.zstd), ...c.map((x) => x.zstdRatio), c[0]!.chunkingNative, c[0]!.chunkingScalar, c[0]!.chunkingNativeRandom, c[0]!.chunkingReference]],
     ),
   );
+  say(
+    `  a worker's rounds of n riders, md5+fp in pairs (an odd one alone) / MD5s side by side and fingerprints after, the store's pick: ` +
+      c[0]!.rounds.map((r) => `${r.riders}: ${r.pairs.toFixed(0)}/${r.side.toFixed(0)} ${r.picked}`).join(', '),
+  );
 
   const sp = phase<{ rows: GenerationRow[]; restore: { bytes: number; mbps: number; peakRssMiB: number }; stats: Record<string, number> }>(
     './phases.js',

@@ -119,6 +119,20 @@ function secondArgs(r: Ride): ChunkSetArgs {
   return c.open ? [c.data, c.cuts, c.words, secondLimit(r), c.fingerprints, true] : [c.data, c.cuts, c.words, secondLimit(r), c.fingerprints];
 }
 
+/**
+ * Whether a round of this many riders costs less in pairs (ride() two at a
+ * time, an odd one alone) than with the MD5s side by side, in vector lanes,
+ * and the fingerprints after. A stream riding alone costs about 1.3-1.4 CPU-s
+ * a GB, a pair 0.7-0.9: an odd one out weighs on three riders and on seven,
+ * where side by side costs the same or less, but not on five (0.83-0.87
+ * against 0.93-1.02); even counts ride in pairs for 0.71-0.81 against
+ * 0.80-1.2 (8 MiB a stream; the bench's ceilings print both ways for 3, 5
+ * and 6 riders).
+ */
+export function ridesInPairs(riders: number): boolean {
+  return riders % 2 === 0 || riders < 3 || riders === 5;
+}
+
 /** How far a slice reaches into its second set's data. */
 export function secondLimit(r: Ride): number {
   const { cursor, offset } = r.second!;

@@ -1,6 +1,6 @@
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
 import { FINGERPRINT_BYTES } from '../chunking/fingerprint.js';
-import { FingerprintCursor, ride, secondLimit, type Ride } from '../chunking/md5-fingerprints.js';
+import { FingerprintCursor, ride, ridesInPairs, secondLimit, type Ride } from '../chunking/md5-fingerprints.js';
 import { StreamSha256 } from '../chunking/stream-sha256.js';
 import type { JobResult } from '../compute/worker-host.js';
 import type { DigestJob } from './store-jobs.js';
@@ -36,7 +36,7 @@ interface Md5Work {
  * core rather than take turns at it. Each stream's jobs run in the order they
  * came. An update that carries its chunks' ends gets their fingerprints too,
  * in the same pass as its MD5 (a chain leaves the SHA unit idle) when the
- * round's slices all carry them and pair up: one, two or four. Otherwise the
+ * round's slices all carry them and pair up (see ridesInPairs). Otherwise the
  * MD5s go side by side as before and the fingerprints after them.
  */
 export class Md5Rounds {
@@ -109,8 +109,7 @@ export class Md5Rounds {
       heads.push({ stream, work, state });
     }
     try {
-      if (riders.length === slices.length && (riders.length <= 2 || riders.length === 4)) {
-        // Pairs: two streams' MD5 and fingerprint chains interleave at less cost than three or four MD5s side by side and fingerprints after.
+      if (riders.length === slices.length && ridesInPairs(riders.length)) {
         for (let i = 0; i < riders.length; i += 2) ride(riders.slice(i, i + 2));
       } else {
         md5Update(slices);

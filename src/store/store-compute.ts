@@ -7,6 +7,7 @@ import { CorruptRecordError, type AdmitResult, type EncodeResult, type StreamDig
 import { createHash } from 'node:crypto';
 import { fingerprintAll } from '../chunking/fingerprint.js';
 import { Md5State, md5Digest, md5Update } from '../chunking/md5.js';
+import { ridesInPairs } from '../chunking/md5-fingerprints.js';
 import { encodeRecords } from './record-encoding.js';
 import type { BatchDigests } from './owed-digests.js';
 
@@ -101,9 +102,8 @@ export class StoreCompute {
    */
   md5WithFingerprints(stream: number, data: Uint8Array, cuts: Uint32Array, first: boolean, owed?: BatchDigests | null, sha256 = false): Promise<Buffer> {
     const worker = this.md5Workers.update(stream, first);
-    // What rides along costs almost nothing in a round of one, two or four chains; beside three, or more than four, it is hashed alone after the MD5s.
-    const chains = this.md5Workers.openChains()[worker]!;
-    const rides = chains <= 2 || chains === 4;
+    // What rides along costs almost nothing in a round that pairs its riders; otherwise it is hashed alone after the MD5s.
+    const rides = ridesInPairs(this.md5Workers.openChains()[worker]!);
     const alone = (owed ? COST.fingerprints : 0) + (sha256 ? COST.sha256 : 0) + COST.fingerprints;
     const cost = data.byteLength * (COST.md5 + (rides ? COST.fingerprintsRiding : alone));
     const extra = { ...(owed && { rangesFrom: owed.from, rangeEnds: owed.ends }), ...(sha256 && { sha256 }) };

@@ -51,10 +51,11 @@ t.test('a stream begun again starts from nothing; one without state is refused, 
 });
 
 t.test('updates that carry chunk ends answer their fingerprints, whoever shares their rounds', async (t) => {
-  // One to five streams at once, some with chunk ends and some without: every pairing policy of a round
-  // (alone, a pair, two pairs, three side by side) and every mix of riders and plain updates.
+  // One to seven streams at once, some with chunk ends and some without: every pairing policy of a round
+  // (alone, a pair, two pairs, three side by side, two pairs and one alone, seven side by side) and
+  // every mix of riders and plain updates.
   const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-  for (const [streams, plain] of [[1, -1], [2, -1], [3, -1], [4, -1], [5, -1], [2, 1], [4, 0]] as const) {
+  for (const [streams, plain] of [[1, -1], [2, -1], [3, -1], [4, -1], [5, -1], [6, -1], [7, -1], [2, 1], [4, 0], [5, 2]] as const) {
     const rounds = new Md5Rounds();
     const datas = Array.from({ length: streams }, (_, i) => pseudoRandomBytes(`riders-${streams}-${i}`, 1_500_000 + i * 100_003));
     const pieces = datas.map((d) => [d.subarray(0, 700_000), d.subarray(700_000)]);
@@ -96,8 +97,8 @@ t.test('an update refused as it is queued leaves its stream able to go on', asyn
 });
 
 t.test('streams signed by their SHA-256 have it ride along their MD5, however many share the rounds', { skip: !STREAM_SHA256_RIDES && 'no SHA-NI' }, async (t) => {
-  // One to five streams: alone, a pair, three side by side (the SHA-256s hashed after the MD5s), two pairs, five.
-  for (const streams of [1, 2, 3, 4, 5]) {
+  // One to six streams: alone, a pair, three side by side (the SHA-256s hashed after the MD5s), two pairs, two pairs and one alone, three pairs.
+  for (const streams of [1, 2, 3, 4, 5, 6]) {
     const rounds = new Md5Rounds();
     const datas = Array.from({ length: streams }, (_, i) => pseudoRandomBytes(`signed-${streams}-${i}`, 1_200_003 + i * 70_001));
     // Pieces that split 64-byte blocks every way; each stream's last ends short of a block.
