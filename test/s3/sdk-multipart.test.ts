@@ -166,6 +166,46 @@ for (const transport of ['http', 'https'] as Transport[]) {
       );
       const assembled = await bodyOf((await s3.send(new GetObjectCommand({ Bucket, Key: 'copy/assembled' }))).Body);
       t.ok(assembled.equals(Buffer.concat([source, source.subarray(100, 200)])));
+
+      // Copied parts of an upload created with a checksum carry theirs (the completion needs every part's).
+      const crcOf = (b: Buffer): string => {
+        const v = Buffer.alloc(4);
+        v.writeUInt32BE(crc32(b));
+        return v.toString('base64');
+      };
+      const k = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'copy/checksummed', ChecksumAlgorithm: 'CRC32' }));
+      const k1 = await s3.send(new UploadPartCopyCommand({ Bucket, Key: 'copy/checksummed', UploadId: k.UploadId, PartNumber: 1, CopySource: `${Bucket}/copy/source` }));
+      const k2 = await s3.send(new UploadPartCopyCommand({ Bucket, Key: 'copy/checksummed', UploadId: k.UploadId, PartNumber: 2, CopySource: `${Bucket}/copy/source`, CopySourceRange: 'bytes=5-4000' }));
+      t.equal(k1.CopyPartResult?.ChecksumCRC32, crcOf(source), 'a whole object copied: its CRC32');
+      t.equal(k2.CopyPartResult?.ChecksumCRC32, crcOf(source.subarray(5, 4001)), 'a range copied: the range\'s');
+      await t.rejects(
+        s3.send(new UploadPartCopyCommand({ Bucket, Key: 'copy/checksummed', UploadId: k.UploadId, PartNumber: 3, CopySource: `${Bucket}/copy/source`, CopySourceRange: `bytes=0-${6 * MiB}` })),
+        { name: 'InvalidRange' },
+        'a range past the source\'s end',
+      );
+      await t.rejects(
+        s3.send(new UploadPartCopyCommand({ Bucket, Key: 'copy/checksummed', UploadId: k.UploadId, PartNumber: 3, CopySource: `${Bucket}/copy/source`, CopySourceRange: 'bytes=10-' })),
+        { name: 'InvalidArgument' },
+        'a range that is not first-last',
+      );
+      const kDone = await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: 'copy/checksummed',
+          UploadId: k.UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: k1.CopyPartResult?.ETag, ChecksumCRC32: k1.CopyPartResult?.ChecksumCRC32 },
+              { PartNumber: 2, ETag: k2.CopyPartResult?.ETag, ChecksumCRC32: k2.CopyPartResult?.ChecksumCRC32 },
+            ],
+          },
+        }),
+      );
+      const composite = Buffer.alloc(4);
+      composite.writeUInt32BE(crc32(Buffer.concat([Buffer.from(crcOf(source), 'base64'), Buffer.from(crcOf(source.subarray(5, 4001)), 'base64')])));
+      t.equal(kDone.ChecksumCRC32, `${composite.toString('base64')}-2`, 'the composite of the copied parts\' checksums');
+      const checked = await s3.send(new GetObjectCommand({ Bucket, Key: 'copy/checksummed' }));
+      t.ok((await bodyOf(checked.Body)).equals(Buffer.concat([source, source.subarray(5, 4001)])), 'byte for byte');
     });
   });
 }

@@ -5,6 +5,7 @@ import {
   compositeChecksum,
   fullObjectChecksum,
   parseAlgorithm,
+  StreamChecksum,
   supportsFullObject,
   type ChecksumAlgorithm,
   type ChecksumType,
@@ -16,6 +17,7 @@ import { s3Error } from '../s3-errors.js';
 import { checkKey } from '../s3-target.js';
 import { document, isoTime, parseXml, type Node } from '../xml.js';
 import { copySource, sourceObject } from './objects.js';
+import { observed } from '../../store/push-source.js';
 import { readBody } from './request-body.js';
 import { owner, sendXml, urlEncodeName } from './responses.js';
 import { answerPatiently } from './patient-answer.js';
@@ -114,15 +116,24 @@ export const uploadPartCopy: Operation = {
       if (start >= end || end > src.size) throw s3Error('InvalidRange', undefined, { ActualObjectSize: String(src.size) });
     }
     const unit = call.options.units.unit(call.bucket!);
+    const checksum = uploadChecksum(upload.systemMetadata);
     let part: PartInfo;
-    if (source.bucket === call.bucket && start === 0 && end === src.size && /^[0-9a-f]{32}$/.test(src.etag) && !uploadChecksum(upload.systemMetadata)) {
+    if (source.bucket === call.bucket && start === 0 && end === src.size && /^[0-9a-f]{32}$/.test(src.etag) && !checksum) {
       // The whole of an object whose ETag is its MD5: the part shares its recipe.
       part = unit.store.sharePart(upload.uploadId, n, source.key);
     } else {
       const got = await call.options.units.unit(source.bucket).get(source.key, src.size === 0 ? undefined : { start, end });
-      part = await unit.putPart(upload.uploadId, n, got.body);
+      // An upload created with a checksum needs every part's, copied ones too (the completion refuses a part without it).
+      const sum = checksum && new StreamChecksum(checksum.algorithm);
+      const body = sum ? observed(got.body, (bytes) => sum.update(bytes)) : got.body;
+      part = await unit.putPart(upload.uploadId, n, body, sum ? { beforeCommit: () => ({ systemMetadata: { [CHECKSUM_VALUE]: sum.digest() } }) } : {});
     }
-    sendXml(call, 200, document('CopyPartResult', [['LastModified', isoTime(part.modified)], ['ETag', `"${part.etag}"`]]));
+    const value = checksum && part.systemMetadata[CHECKSUM_VALUE];
+    sendXml(
+      call,
+      200,
+      document('CopyPartResult', [['LastModified', isoTime(part.modified)], ['ETag', `"${part.etag}"`], ...(value ? [[checksumElement(checksum.algorithm), value] as [string, string]] : [])]),
+    );
   },
 };
 
