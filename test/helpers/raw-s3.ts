@@ -86,4 +86,22 @@ export function signedChunks(pieces: Buffer[], seed: string, date: string, secre
   return Buffer.concat(out);
 }
 
+/**
+ * A signed aws-chunked body with signed trailers (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER):
+ * the chunks as signedChunks signs them, then the trailers and their signature, chained from
+ * the last (empty) chunk's. `forge` changes the trailer signature's first digit.
+ */
+export function signedTrailerChunks(pieces: Buffer[], seed: string, date: string, secret: string, trailers: [string, string][], forge = false): Buffer {
+  const chunks = signedChunks(pieces, seed, date, secret);
+  // signedChunks ends with the empty chunk's line and its CRLF: the trailers take that CRLF's place.
+  const last = /([0-9a-f]{64})\r\n\r\n$/.exec(chunks.subarray(-200).toString('latin1'))![1]!;
+  const key = signingKey(secret, { date: date.slice(0, 8), region: 'us-east-1', service: 's3' });
+  const scope = `${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  const canonical = trailers.map(([n, v]) => `${n}:${v}\n`).join('');
+  let sig = createHmac('sha256', key).update(['AWS4-HMAC-SHA256-TRAILER', date, scope, last, createHash('sha256').update(canonical).digest('hex')].join('\n')).digest('hex');
+  if (forge) sig = (sig[0] === '0' ? '1' : '0') + sig.slice(1);
+  const tail = `${trailers.map(([n, v]) => `${n}:${v}\r\n`).join('')}x-amz-trailer-signature:${sig}\r\n\r\n`;
+  return Buffer.concat([chunks.subarray(0, chunks.length - 2), Buffer.from(tail)]);
+}
+
 export { amzDate };

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { sha256Hex } from '../../src/sigv4/canonical-request.js';
 import { unsignedChunked } from '../helpers/aws-chunked.js';
 import { pseudoRandomBytes } from '../helpers/data.js';
-import { rawRequest, signedChunks, signedHead, type RawAnswer } from '../helpers/raw-s3.js';
+import { rawRequest, signedChunks, signedHead, signedTrailerChunks, type RawAnswer } from '../helpers/raw-s3.js';
 import { startS3Server } from '../helpers/s3.js';
 
 const crcB64 = (b: Buffer) => {
@@ -30,6 +30,16 @@ t.test('bad input never stores anything', async (t) => {
   const cred = s.admin;
   const stored: string[] = [];
 
+  /** A PUT as STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: every chunk signed, a CRC32 trailer, the trailer signed too. */
+  const signedTrailerPut = (key: string, body: Buffer, crc: string, forge: boolean): Promise<RawAnswer> => {
+    const mode = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER';
+    const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(body.length), 'x-amz-trailer': 'x-amz-checksum-crc32' };
+    const pieces = [body.subarray(0, 65_536), body.subarray(65_536)];
+    const probe = signedHead(s.url, 'PUT', `/${Bucket}/${key}`, cred, mode, headers);
+    const length = signedTrailerChunks(pieces, probe.signature, probe.date, cred.secretAccessKey, [['x-amz-checksum-crc32', crc]]).length;
+    const h = signedHead(s.url, 'PUT', `/${Bucket}/${key}`, cred, mode, { ...headers, 'content-length': String(length) });
+    return rawRequest(s.url, h.head, signedTrailerChunks(pieces, h.signature, h.date, cred.secretAccessKey, [['x-amz-checksum-crc32', crc]], forge));
+  };
   const cases: { name: string; key: string; send: () => Promise<RawAnswer>; status: number | number[]; code?: RegExp }[] = [
     {
       name: 'a body shorter than its Content-Length (connection closed)',
@@ -145,6 +155,16 @@ t.test('bad input never stores anything', async (t) => {
       },
       status: [0, 400],
     },
+    ...[
+      { name: 'a signed trailer whose checksum does not match', key: 'signed-trailer-crc', crc: 'AAAAAA==', forge: false, status: 400, code: /BadDigest/ },
+      { name: 'a signed trailer whose signature does not match', key: 'signed-trailer-sig', crc: crcB64(data), forge: true, status: 403, code: /SignatureDoesNotMatch/ },
+    ].map((c) => ({
+      name: c.name,
+      key: c.key,
+      send: () => signedTrailerPut(c.key, data, c.crc, c.forge),
+      status: c.status,
+      code: c.code,
+    })),
     {
       name: 'a key with ".." segments',
       key: 'a/../escape',
@@ -217,6 +237,13 @@ t.test('bad input never stores anything', async (t) => {
   t.equal(after.logicalBytes, before.logicalBytes, 'logical bytes unchanged');
   t.equal(after.dataChunks, before.dataChunks, 'no chunk joined the index');
   t.equal(after.objects, before.objects);
+
+  // The same form, honest: stored byte for byte, its checksum kept (and proof the refusals above were not the helper's fault).
+  const honest = await signedTrailerPut('signed-trailer-ok', data, crcB64(data), false);
+  t.equal(honest.status, 200, `an honest signed-trailer PUT is stored: ${honest.body.slice(0, 200)}`);
+  const back = await s3.send(new GetObjectCommand({ Bucket, Key: 'signed-trailer-ok', ChecksumMode: 'ENABLED' }));
+  t.equal(back.ChecksumCRC32, crcB64(data), 'with its trailer checksum');
+  t.ok(Buffer.from(await back.Body!.transformToByteArray()).equals(data), 'byte for byte');
 
   // Bad request documents.
   const xml = async (path: string, body: string) => {

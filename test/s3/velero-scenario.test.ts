@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -17,9 +23,49 @@ import { bodyOf, startS3Server, type Transport } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 
-/** PutObject as velero-plugin-for-aws does it: the upload manager, 5 MiB parts, 5 at a time, CRC32 checksums. */
-async function veleroPut(s3: S3Client, Bucket: string, Key: string, Body: Buffer): Promise<void> {
-  await new Upload({ client: s3, params: { Bucket, Key, Body, ChecksumAlgorithm: 'CRC32' }, partSize: 5 * MiB, queueSize: 5 }).done();
+/**
+ * PutObject as velero-plugin-for-aws does it: the upload manager, 5 MiB parts, 5 at a time,
+ * CRC32 checksums. Over http the checksum goes in a header (lib-storage sends each part as a
+ * buffer); over https the plugin's SDK sends every body, PutObject and UploadPart alike, as
+ * aws-chunked with the CRC32 in a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER), as the JS SDK
+ * does for a stream body. `sent` collects the payload modes the requests declared.
+ */
+async function veleroPut(s3: S3Client, transport: Transport, Bucket: string, Key: string, Body: Buffer): Promise<void> {
+  if (transport === 'http') {
+    await new Upload({ client: s3, params: { Bucket, Key, Body, ChecksumAlgorithm: 'CRC32' }, partSize: 5 * MiB, queueSize: 5 }).done();
+    return;
+  }
+  const stream = (b: Buffer) => ({ Body: Readable.from([b]), ContentLength: b.length, ChecksumAlgorithm: 'CRC32' as const });
+  if (Body.length < 5 * MiB) {
+    await s3.send(new PutObjectCommand({ Bucket, Key, ...stream(Body) }));
+    return;
+  }
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'CRC32' }));
+  const pieces = Array.from({ length: Math.ceil(Body.length / (5 * MiB)) }, (_, i) => Body.subarray(i * 5 * MiB, (i + 1) * 5 * MiB));
+  const parts: { PartNumber: number; ETag?: string; ChecksumCRC32?: string }[] = [];
+  for (let i = 0; i < pieces.length; i += 5) {
+    const batch = pieces.slice(i, i + 5).map(async (piece, j) => {
+      const PartNumber = i + j + 1;
+      const r = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, ...stream(piece) }));
+      return { PartNumber, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 };
+    });
+    parts.push(...(await Promise.all(batch)));
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+}
+
+/** Records each request's x-amz-content-sha256 as sent. */
+function payloadModes(s3: S3Client): string[] {
+  const modes: string[] = [];
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      const mode = (args.request as { headers?: Record<string, string> }).headers?.['x-amz-content-sha256'];
+      if (mode) modes.push(mode);
+      return next(args);
+    },
+    { step: 'deserialize' },
+  );
+  return modes;
 }
 
 /** Kopia's blob writes through minio-go: single PUTs with Content-MD5. */
@@ -48,13 +94,14 @@ for (const transport of ['http', 'https'] as Transport[]) {
     await admin.send(new CreateBucketCommand({ Bucket }));
     const key = s.server.credentials.issue('unit', [{ unit: Bucket, access: 'read-write' }], 'velero');
     const s3 = s.client(key);
+    const modes = payloadModes(s3);
     const stored: Record<string, Buffer> = {};
 
     // Velero checks for each file first (ObjectExists is HeadObject; only a clean 404 means "no").
     await t.rejects(s3.send(new HeadObjectCommand({ Bucket, Key: 'backups/daily-1/velero-backup.json' })), { name: 'NotFound' });
     for (const [gen, name] of [[1, 'daily-1'], [2, 'daily-2']] as const) {
       for (const [k, v] of Object.entries(backupFiles(name, gen))) {
-        await veleroPut(s3, Bucket, k, v);
+        await veleroPut(s3, transport, Bucket, k, v);
         stored[k] = v;
       }
       // Kopia (file-system backup): 20 MiB packs, index blobs, the repository format blob.
@@ -109,7 +156,21 @@ for (const transport of ['http', 'https'] as Transport[]) {
     }
     const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket, Key: 'backups/daily-2/daily-2.tar.gz' }), { expiresIn: 600 });
     t.match(url, /X-Amz-Expires=600/);
-    if (transport === 'http') t.ok(Buffer.from(await (await fetch(url)).arrayBuffer()).equals(stored['backups/daily-2/daily-2.tar.gz']!), 'the download URL works');
+    const download = await new Promise<Buffer>((resolve, reject) => {
+      const req = (transport === 'https' ? httpsRequest : httpRequest)(url, { method: 'GET', ...(s.ca && { ca: s.ca }) }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`download: ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    t.ok(download.equals(stored['backups/daily-2/daily-2.tar.gz']!), 'the download URL works');
+    if (transport === 'https') {
+      // Two backups of six files, the 9 MiB tarball in two parts: 14 bodies, each with its CRC32 in a trailer.
+      const trailed = modes.filter((m) => m === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER').length;
+      t.ok(trailed >= 14, `the backup files went as aws-chunked bodies with trailers (${trailed} requests)`);
+    }
 
     t.equal((await s.server.units.unit(Bucket).store.verify()).ok, true, 'and the unit verifies clean');
   });
