@@ -67,7 +67,8 @@ function notImplemented(what: string): Operation {
 /** Which operation a request is: its method, whether it names a bucket and a key, and its sub-resources. */
 export function route(method: string, bucket: string | null, key: string | null, query: URLSearchParams, headers: Record<string, unknown>): Operation {
   const has = (name: string) => query.has(name);
-  const unsupported = UNSUPPORTED.find((s) => has(s));
+  // A unit keeps one version of each key, S3's "null" version: naming it is naming the object (as a copy source may).
+  const unsupported = UNSUPPORTED.find((s) => has(s) && !(s === 'versionId' && key && query.get('versionId') === 'null'));
   if (!bucket) {
     if (method === 'GET') return listBuckets;
     return notImplemented(`${method} on the service`);

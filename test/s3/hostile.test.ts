@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { sha256Hex } from '../../src/sigv4/canonical-request.js';
 import { unsignedChunked } from '../helpers/aws-chunked.js';
@@ -246,15 +246,19 @@ t.test('bad input never stores anything', async (t) => {
   t.ok(Buffer.from(await back.Body!.transformToByteArray()).equals(data), 'byte for byte');
 
   // Bad request documents.
-  const xml = async (path: string, body: string) => {
+  const xml = async (path: string, body: string, method = 'POST') => {
     const b = Buffer.from(body);
-    return rawRequest(s.url, signedHead(s.url, 'POST', path, cred, sha256Hex(b), { 'content-length': String(b.length), 'content-type': 'application/xml' }).head, b);
+    return rawRequest(s.url, signedHead(s.url, method, path, cred, sha256Hex(b), { 'content-length': String(b.length), 'content-type': 'application/xml' }).head, b);
   };
   t.match((await xml(`/${Bucket}?delete`, '<Delete><Object><Key>keep')).body, /MalformedXML/, 'malformed XML');
   t.match((await xml(`/${Bucket}?delete`, '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><Delete><Object><Key>&e;</Key></Object></Delete>')).body, /MalformedXML/, 'entities are refused');
   t.match((await xml(`/${Bucket}?delete`, `<Delete>${'<Object><Key>k</Key></Object>'.repeat(1001)}</Delete>`)).body, /MalformedXML/, 'more than 1000 keys');
   t.match((await xml(`/${Bucket}?delete`, `<Delete><Object><Key>${'x'.repeat(3 * 1024 * 1024)}</Key></Object></Delete>`)).body, /InvalidRequest/, 'an oversized document');
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'doc-upload' }));
+  t.match((await xml(`/${Bucket}/doc-upload?uploadId=${encodeURIComponent(upload.UploadId!)}`, '<CompleteMultipartUpload><Part><PartNumber>1')).body, /MalformedXML/, 'a malformed completion');
+  t.match((await xml(`/${Bucket}/keep?tagging`, '<Tagging><TagSet><Tag><Key>k</Key>', 'PUT')).body, /MalformedXML/, 'malformed tags');
   t.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'keep' }))).ContentLength, 4, 'and the object they named survives');
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket, Key: 'doc-upload' })), { name: 'NotFound' }, 'and the upload made nothing');
 });
 
 t.test('HEAD errors carry no body, and every answer carries a request id', async (t) => {

@@ -123,6 +123,36 @@ for (const transport of ['http', 'https'] as Transport[]) {
       t.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket }))).Uploads, undefined, 'the upload is gone');
     });
 
+    t.test('ListMultipartUploads pages by key and upload id, and groups by prefix and delimiter', async (t) => {
+      // A bucket of its own: the other subtests' uploads would land in these pages.
+      const B = 'uploads-listing';
+      await s3.send(new CreateBucketCommand({ Bucket: B }));
+      const keys = ['c', 'a/2', 'b/x', 'a/1', 'a/2', 'd'];
+      const made: [string, string][] = [];
+      for (const Key of keys) made.push([Key, (await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key }))).UploadId!]);
+      const seen: [string, string][] = [];
+      let pages = 0;
+      let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
+      for (;;) {
+        const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: B, MaxUploads: 2, ...marker }));
+        pages++;
+        seen.push(...(page.Uploads ?? []).map((u): [string, string] => [u.Key!, u.UploadId!]));
+        if (!page.IsTruncated) break;
+        t.ok(page.NextKeyMarker && page.NextUploadIdMarker, 'a truncated page says where the next begins');
+        marker = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+      }
+      t.equal(pages, 3, 'six uploads, two a page');
+      t.same(seen.map(([k]) => k), [...keys].sort(), 'every upload once, in key order, across pages (two on one key split between them)');
+      t.same(new Set(seen.map(([, id]) => id)), new Set(made.map(([, id]) => id)));
+      const grouped = await s3.send(new ListMultipartUploadsCommand({ Bucket: B, Delimiter: '/' }));
+      t.same(grouped.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'b/']);
+      t.same(grouped.Uploads?.map((u) => u.Key), ['c', 'd']);
+      const prefixed = await s3.send(new ListMultipartUploadsCommand({ Bucket: B, Prefix: 'a/' }));
+      t.same(prefixed.Uploads?.map((u) => u.Key), ['a/1', 'a/2', 'a/2']);
+      for (const [Key, UploadId] of made) await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key, UploadId }));
+      t.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: B }))).Uploads, undefined, 'none once aborted');
+    });
+
     t.test('full-object CRC64NVME, EntityTooSmall, abort, UploadPartCopy', async (t) => {
       const Key = 'full/object';
       const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' }));
@@ -130,7 +160,11 @@ for (const transport of ['http', 'https'] as Transport[]) {
       const b = pseudoRandomBytes('full-b', 777);
       const ra = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: a, ChecksumAlgorithm: 'CRC64NVME' }));
       const rb = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: b, ChecksumAlgorithm: 'CRC64NVME' }));
-      const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: ra.ETag }, { PartNumber: 2, ETag: rb.ETag }] } }));
+      const parts = { Parts: [{ PartNumber: 1, ETag: ra.ETag }, { PartNumber: 2, ETag: rb.ETag }] };
+      // A whole-object checksum that does not match what the parts combine to: refused, and the upload stays to be completed.
+      await t.rejects(s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: parts, ChecksumCRC64NVME: 'AAAAAAAAAAA=' })), { name: 'BadDigest' });
+      await t.rejects(s3.send(new HeadObjectCommand({ Bucket, Key })), { name: 'NotFound' }, 'nothing stored');
+      const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: parts }));
       const whole = await s3.send(new PutObjectCommand({ Bucket, Key: 'full/single', Body: Buffer.concat([a, b]), ChecksumAlgorithm: 'CRC64NVME' }));
       t.equal(done.ChecksumCRC64NVME, whole.ChecksumCRC64NVME, 'the full-object CRC combined from the parts equals the CRC of the whole');
       const got = await s3.send(new GetObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));

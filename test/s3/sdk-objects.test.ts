@@ -128,6 +128,10 @@ for (const transport of ['http', 'https'] as Transport[]) {
         const ranged = await s3.send(new GetObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED', Range: 'bytes=0-99' }));
         t.equal(ranged[field], undefined, `${algorithm}: not on a ranged GET`);
         t.equal((await bodyOf(ranged.Body)).length, 100);
+        // A stream body: the SDK sends it aws-chunked, the checksum in a trailer, worked out as it streams.
+        const trailed = await s3.send(new PutObjectCommand({ Bucket, Key: `${Key}-trailer`, Body: Readable.from([data]), ContentLength: data.length, ChecksumAlgorithm: algorithm }));
+        t.equal(trailed[field], put[field], `${algorithm}: the same value from a trailer`);
+        t.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: `${Key}-trailer`, ChecksumMode: 'ENABLED' })))[field], put[field], `${algorithm}: stored from the trailer`);
       }
       await t.rejects(
         s3.send(new PutObjectCommand({ Bucket, Key: 'ck/wrong', Body: data, ChecksumCRC32: 'AAAAAA==' })),
@@ -165,10 +169,25 @@ for (const transport of ['http', 'https'] as Transport[]) {
       await t.rejects(s3.send(new HeadObjectCommand({ Bucket, Key: 'ranged', IfUnmodifiedSince: new Date(Date.now() - 3600_000) })), status(412));
       await t.rejects(s3.send(new PutObjectCommand({ Bucket, Key: 'ranged', Body: 'new', IfNoneMatch: '*' })), status(412), 'If-None-Match: * refuses to overwrite');
       t.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'ranged' }))).ContentLength, data.length, 'and the object is unchanged');
-      const overridden = await s3.send(new GetObjectCommand({ Bucket, Key: 'ranged', ResponseContentType: 'text/x-test', ResponseContentDisposition: 'inline', ResponseCacheControl: 'max-age=5' }));
+      const expires = new Date('2030-01-02T03:04:05Z');
+      const overridden = await s3.send(
+        new GetObjectCommand({
+          Bucket,
+          Key: 'ranged',
+          ResponseContentType: 'text/x-test',
+          ResponseContentDisposition: 'inline',
+          ResponseCacheControl: 'max-age=5',
+          ResponseContentLanguage: 'de-CH',
+          ResponseExpires: expires,
+          ResponseContentEncoding: 'identity',
+        }),
+      );
       t.equal(overridden.ContentType, 'text/x-test');
       t.equal(overridden.ContentDisposition, 'inline');
       t.equal(overridden.CacheControl, 'max-age=5');
+      t.equal(overridden.ContentLanguage, 'de-CH');
+      t.equal(overridden.Expires?.getTime(), expires.getTime());
+      t.equal(overridden.ContentEncoding, 'identity');
       await bodyOf(overridden.Body);
       // Values a header cannot carry are refused before the answer starts, not by a cut connection.
       for (const bad of ['text/plain\r\nx-injected: 1', 'price in \u20ac']) {
@@ -217,6 +236,12 @@ for (const transport of ['http', 'https'] as Transport[]) {
       // A unit keeps S3's "null" version of each key and no other.
       t.ok((await s3.send(new CopyObjectCommand({ Bucket, Key: 'copy/v', CopySource: `${Bucket}/copy/src?versionId=null` }))).CopyObjectResult?.ETag, 'versionId=null copies');
       await t.rejects(s3.send(new CopyObjectCommand({ Bucket, Key: 'copy/v2', CopySource: `${Bucket}/copy/src?versionId=3HL4kqtJlcpXroDTDmJ` })), { name: 'NotImplemented' }, 'any other version is not there to copy');
+      // The same "null" version named on the object itself: read, headed and deleted like the object.
+      t.ok((await s3.send(new HeadObjectCommand({ Bucket, Key: 'copy/v', VersionId: 'null' }))).ETag, 'HEAD with versionId=null');
+      t.ok(await bodyOf((await s3.send(new GetObjectCommand({ Bucket, Key: 'copy/v', VersionId: 'null' }))).Body), 'GET with versionId=null');
+      await t.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'copy/v', VersionId: '3HL4kqtJlcpXroDTDmJ' })), { name: 'NotImplemented' }, 'another version is not there');
+      await s3.send(new DeleteObjectCommand({ Bucket, Key: 'copy/v', VersionId: 'null' }));
+      await t.rejects(s3.send(new HeadObjectCommand({ Bucket, Key: 'copy/v' })), { name: 'NotFound' }, 'DELETE with versionId=null deletes it');
       await t.rejects(s3.send(new CopyObjectCommand({ Bucket, Key: 'copy/x', CopySource: `${Bucket}/copy/none` })), { name: 'NoSuchKey' });
       t.ok((await bodyOf((await s3.send(new GetObjectCommand({ Bucket, Key: 'copy/dst' }))).Body)).equals(source));
 
