@@ -8,7 +8,7 @@ import { EMPTY_SHA256 } from '../src/sigv4/canonical-request.js';
 import { scopeString, signature, signingKey } from '../src/sigv4/signing-key.js';
 import { presignUrl, signRequest, type SigningCredentials } from '../src/sigv4/signer.js';
 import { uploadParts } from './multipart-shape.js';
-import { inMemory, streamOf, type InMemorySource } from './source.js';
+import { inMemory, mapForKernel, streamOf, type InMemorySource } from './source.js';
 
 export interface S3Target {
   url: string;
@@ -67,12 +67,17 @@ export async function hashSignedPut(t: S3Target, bucket: string, key: string, so
 const SIGNED_CHUNK = 64 * 1024;
 
 /**
- * One buffer for every framed body, grown as needed, rather than a gigabyte a
- * generation left to the collector in the process that measures the clients.
+ * One buffer for every framed body, rather than a gigabyte a generation left to
+ * the collector in the process that measures the clients. Grown with room to
+ * spare, since generations differ by a few percent: each new buffer must be
+ * mapped for the kernel first (see mapForKernel), which takes seconds.
  */
 let frames: Buffer = Buffer.alloc(0);
 function frameBuffer(length: number): Buffer {
-  if (frames.length < length) frames = Buffer.allocUnsafeSlow(length);
+  if (frames.length < length) {
+    frames = Buffer.allocUnsafeSlow(length + Math.ceil(length / 16));
+    mapForKernel(frames);
+  }
   return frames.subarray(0, length);
 }
 
