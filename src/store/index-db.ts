@@ -227,6 +227,7 @@ export class IndexDb {
     const db = this.db;
     this.s = {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
+      deleteMeta: db.prepare('DELETE FROM meta WHERE name = ?'),
       setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
       counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters'),
       addCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
@@ -359,6 +360,10 @@ export class IndexDb {
 
   setMeta(name: string, value: string): void {
     this.s.setMeta.run(name, value);
+  }
+
+  deleteMeta(name: string): void {
+    this.s.deleteMeta.run(name);
   }
 
   counters(): Counters {

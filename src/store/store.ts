@@ -10,6 +10,7 @@ import {
 } from '../chunking/parameters.js';
 import { ChunkCodec } from '../compute/codec.js';
 import { FingerprintFilter } from './bloom-filter.js';
+import { saveFilter, takeSavedFilter } from './filter-file.js';
 import { ChunkDirectory } from './chunk-directory.js';
 import { ContainerSet } from './container-set.js';
 import { InvalidRangeError, NoSuchKeyError, PreconditionFailedError, StoreClosedError } from './errors.js';
@@ -106,6 +107,20 @@ const DEFAULT_SETTINGS: StoreSettings = {
   verifyFingerprintsOnRead: false,
 };
 
+/** The filter the unit saved at its last close, or one built from every fingerprint in the index. */
+function openFilter(root: string, index: IndexDb, chunkCount: number, log: StoreLog): FingerprintFilter {
+  const started = Date.now();
+  const saved = takeSavedFilter(root, index, chunkCount);
+  if (saved.loaded) {
+    log('info', 'fingerprint filter loaded', { chunks: chunkCount, ms: Date.now() - started });
+    return saved.filter;
+  }
+  const filter = new FingerprintFilter(Math.max(1 << 20, chunkCount * 2));
+  for (const fp of index.allFingerprints()) filter.add(fp);
+  log('info', 'fingerprint filter rebuilt', { chunks: chunkCount, ms: Date.now() - started, why: saved.why });
+  return filter;
+}
+
 /**
  * One storage unit's deduplicating store: objects in, objects out. Every object
  * is cut into content-defined chunks, each stored once, compressed, in
@@ -129,6 +144,7 @@ export class ChunkStore {
     private readonly reader: ObjectReader,
     private readonly lock: UnitLock,
     partEdges: PartEdges,
+    private readonly filter: FingerprintFilter,
   ) {
     this.multipart = new Multipart(ctx, reader, this.writers, partEdges);
     this.gc = new CollectionState(ctx.index);
@@ -156,8 +172,7 @@ export class ChunkStore {
       // The counters hold the chunk count: no second pass over the table only to size the filter.
       const { dataChunks, recipeChunks } = index.counters();
       const chunkCount = dataChunks + recipeChunks;
-      const filter = new FingerprintFilter(Math.max(1 << 20, chunkCount * 2));
-      for (const fp of index.allFingerprints()) filter.add(fp);
+      const filter = openFilter(root, index, chunkCount, log);
       const settings = { ...DEFAULT_SETTINGS, compressionLevel: parameters.compression.level, ...options.settings };
       const ctx: StoreContext = {
         index,
@@ -169,7 +184,7 @@ export class ChunkStore {
         settings,
         log,
       };
-      return new ChunkStore(root, parameters, ctx, new ObjectReader(ctx), lock, options.partEdges ?? PartEdges.shared());
+      return new ChunkStore(root, parameters, ctx, new ObjectReader(ctx), lock, options.partEdges ?? PartEdges.shared(), filter);
     } catch (err) {
       index?.close();
       lock.release();
@@ -440,9 +455,22 @@ export class ChunkStore {
     await Promise.allSettled([...this.writers].map((w) => w.abort()));
     try {
       await this.ctx.containers.sealAll();
+      await this.saveFilter();
     } finally {
       this.ctx.index.close();
       this.lock.release();
+    }
+  }
+
+  /** Saved for the next open; if it cannot be, that open reads the index instead. */
+  private async saveFilter(): Promise<void> {
+    const { dataChunks, recipeChunks } = this.ctx.index.counters();
+    const started = Date.now();
+    try {
+      await saveFilter(this.dir, this.ctx.index, this.filter, dataChunks + recipeChunks);
+      this.ctx.log('info', 'fingerprint filter saved', { bytes: this.filter.memoryBytes, ms: Date.now() - started });
+    } catch (err) {
+      this.ctx.log('warn', 'could not save the fingerprint filter; the next open rebuilds it', { error: (err as Error).message });
     }
   }
 
