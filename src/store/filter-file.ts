@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { FingerprintFilter, PROBES, type SavedLayer } from './bloom-filter.js';
 import { xxh64 } from './container-format.js';
@@ -27,6 +28,22 @@ const LAYER_HEADER_BYTES = 32;
  * each such answer for new data costs an index read.
  */
 const STALE_FACTOR = 2;
+/**
+ * Layers past this many are rebuilt into one: every layer adds its own false
+ * "maybe" rate, and a unit that grew across many closes would keep them all,
+ * where a rebuild sizes one layer for twice its chunks.
+ */
+const MOST_LAYERS = 3;
+/** The bits are written as the host holds them; every target Cairn builds for is little-endian. */
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** What the file must have been saved beside: the index as it stood when the unit closed. */
+export interface IndexMark {
+  /** Data and recipe chunks in the index. */
+  chunks: number;
+  /** IndexDb.containerHighWater(). */
+  containerHighWater: number;
+}
 
 export type FilterSource = { filter: FingerprintFilter; loaded: true } | { filter: null; loaded: false; why: string };
 
@@ -35,25 +52,29 @@ export type FilterSource = { filter: FingerprintFilter; loaded: true } | { filte
  * otherwise null and why. Either way the index's token is gone afterwards and
  * the file removed: the unit may be written from here on.
  */
-export function takeSavedFilter(unitDir: string, index: IndexDb, chunkCount: number): FilterSource {
+export function takeSavedFilter(unitDir: string, index: IndexDb, mark: IndexMark): FilterSource {
   const path = join(unitDir, FILTER_FILE);
   const token = index.getMeta(TOKEN_META);
   try {
     if (token === undefined) return { filter: null, loaded: false, why: 'the unit was not closed since it was last opened' };
+    if (!LITTLE_ENDIAN) return { filter: null, loaded: false, why: 'a big-endian host' };
     let data: Buffer;
     try {
       data = readFileSync(path);
     } catch (err) {
       return { filter: null, loaded: false, why: `no filter file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
     }
-    return decode(data, token, chunkCount);
+    return decode(data, token, mark);
   } finally {
     if (token !== undefined) index.deleteMeta(TOKEN_META);
     rmSync(path, { force: true });
+    rmSync(`${path}${PARTIAL}`, { force: true });
   }
 }
 
-function decode(data: Buffer, token: string, chunkCount: number): FilterSource {
+const PARTIAL = '.partial';
+
+function decode(data: Buffer, token: string, mark: IndexMark): FilterSource {
   const refuse = (why: string): FilterSource => ({ filter: null, loaded: false, why });
   if (data.length < HEADER_BYTES || !data.subarray(0, 8).equals(MAGIC)) return refuse('not a filter file');
   if (data.readBigUInt64LE(56) !== xxh64(data.subarray(0, 56))) return refuse('its header checksum does not match');
@@ -62,9 +83,14 @@ function decode(data: Buffer, token: string, chunkCount: number): FilterSource {
   if (data.readUInt16LE(10) !== HEADER_BYTES || data.readUInt32LE(16) !== PROBES) return refuse('a layout this build does not read');
   if (data.subarray(24, 40).toString('hex') !== token) return refuse('the index holds another token');
   const savedCount = Number(data.readBigUInt64LE(40));
-  if (savedCount !== chunkCount) return refuse(`saved beside ${savedCount} chunks, the index holds ${chunkCount}`);
+  if (savedCount !== mark.chunks) return refuse(`saved beside ${savedCount} chunks, the index holds ${mark.chunks}`);
+  const savedHighWater = Number(data.readBigUInt64LE(48));
+  if (savedHighWater !== mark.containerHighWater) {
+    return refuse(`saved when container ${savedHighWater} was the newest, the index has made ${mark.containerHighWater}`);
+  }
   const bitsPerEntry = data.readUInt32LE(12);
   const layerCount = data.readUInt32LE(20);
+  if (layerCount > MOST_LAYERS) return refuse(`${layerCount} layers, to be made one`);
   const layers: SavedLayer[] = [];
   let at = HEADER_BYTES;
   for (let i = 0; i < layerCount; i++) {
@@ -91,15 +117,19 @@ function decode(data: Buffer, token: string, chunkCount: number): FilterSource {
   } catch (err) {
     return refuse((err as Error).message);
   }
-  if (filter.added > STALE_FACTOR * chunkCount + (1 << 20)) return refuse(`it has seen ${filter.added} fingerprints for ${chunkCount} chunks`);
+  if (filter.added > STALE_FACTOR * mark.chunks + (1 << 20)) return refuse(`it has seen ${filter.added} fingerprints for ${mark.chunks} chunks`);
   return { filter, loaded: true };
 }
 
 /**
  * Writes the filter beside the index and then vouches for it there. Called
  * when nothing adds to the filter any more: the unit's writers are done.
+ * Returns whether it vouched: not if the index moved while the file was
+ * written (work close() did not wait for), nor on a big-endian host.
  */
-export async function saveFilter(unitDir: string, index: IndexDb, filter: FingerprintFilter, chunkCount: number): Promise<void> {
+export async function saveFilter(unitDir: string, index: IndexDb, filter: FingerprintFilter, markNow: () => IndexMark): Promise<boolean> {
+  if (!LITTLE_ENDIAN) return false;
+  const mark = markNow();
   const token = randomBytes(16);
   const layers = filter.saved();
   const header = Buffer.alloc(HEADER_BYTES);
@@ -110,7 +140,8 @@ export async function saveFilter(unitDir: string, index: IndexDb, filter: Finger
   header.writeUInt32LE(PROBES, 16);
   header.writeUInt32LE(layers.length, 20);
   token.copy(header, 24);
-  header.writeBigUInt64LE(BigInt(chunkCount), 40);
+  header.writeBigUInt64LE(BigInt(mark.chunks), 40);
+  header.writeBigUInt64LE(BigInt(mark.containerHighWater), 48);
   header.writeBigUInt64LE(xxh64(header.subarray(0, 56)), 56);
   const pieces: Uint8Array[] = [header];
   for (const l of layers) {
@@ -123,8 +154,25 @@ export async function saveFilter(unitDir: string, index: IndexDb, filter: Finger
     pieces.push(lh, bytes);
   }
   const path = join(unitDir, FILTER_FILE);
-  const partial = `${path}.partial`;
-  const handle = await open(partial, 'w', 0o600);
+  const partial = `${path}${PARTIAL}`;
+  try {
+    await writeDurably(partial, pieces);
+    await rename(partial, path);
+  } catch (err) {
+    // A full disk is the likeliest cause: the partial file must not stay on it.
+    await rm(partial, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await syncDirectory(path);
+  const after = markNow();
+  if (after.chunks !== mark.chunks || after.containerHighWater !== mark.containerHighWater) return false;
+  // Only now, with the file durable under its name: a crash before this line leaves no token, so the file is not read.
+  index.setMeta(TOKEN_META, token.toString('hex'));
+  return true;
+}
+
+async function writeDurably(path: string, pieces: readonly Uint8Array[]): Promise<void> {
+  const handle = await open(path, 'w', 0o600);
   try {
     let position = 0;
     for (const piece of pieces) {
@@ -139,8 +187,4 @@ export async function saveFilter(unitDir: string, index: IndexDb, filter: Finger
   } finally {
     await handle.close();
   }
-  await rename(partial, path);
-  await syncDirectory(path);
-  // Only now, with the file durable under its name: a crash before this line leaves no token, so the file is not read.
-  index.setMeta(TOKEN_META, token.toString('hex'));
 }

@@ -228,6 +228,7 @@ export class IndexDb {
     this.s = {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
       deleteMeta: db.prepare('DELETE FROM meta WHERE name = ?'),
+      containerHighWater: db.prepare<[], number>("SELECT seq FROM sqlite_sequence WHERE name = 'containers'").pluck(),
       setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
       counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters'),
       addCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
@@ -364,6 +365,15 @@ export class IndexDb {
 
   deleteMeta(name: string): void {
     this.s.deleteMeta.run(name);
+  }
+
+  /**
+   * The highest container id ever given (ids are never reused), 0 before the
+   * first. Any chunk written after a clean close, by any build, lands in a
+   * container made after it, so this moves whenever chunks were added.
+   */
+  containerHighWater(): number {
+    return this.s.containerHighWater.get() ?? 0;
   }
 
   counters(): Counters {

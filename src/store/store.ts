@@ -10,7 +10,7 @@ import {
 } from '../chunking/parameters.js';
 import { ChunkCodec } from '../compute/codec.js';
 import { FingerprintFilter } from './bloom-filter.js';
-import { saveFilter, takeSavedFilter } from './filter-file.js';
+import { saveFilter, takeSavedFilter, type IndexMark } from './filter-file.js';
 import { ChunkDirectory } from './chunk-directory.js';
 import { ContainerSet } from './container-set.js';
 import { InvalidRangeError, NoSuchKeyError, PreconditionFailedError, StoreClosedError } from './errors.js';
@@ -108,17 +108,24 @@ const DEFAULT_SETTINGS: StoreSettings = {
 };
 
 /** The filter the unit saved at its last close, or one built from every fingerprint in the index. */
-function openFilter(root: string, index: IndexDb, chunkCount: number, log: StoreLog): FingerprintFilter {
+function openFilter(root: string, index: IndexDb, log: StoreLog): FingerprintFilter {
   const started = Date.now();
-  const saved = takeSavedFilter(root, index, chunkCount);
+  const mark = indexMark(index);
+  const saved = takeSavedFilter(root, index, mark);
   if (saved.loaded) {
-    log('info', 'fingerprint filter loaded', { chunks: chunkCount, ms: Date.now() - started });
+    log('info', 'fingerprint filter loaded', { chunks: mark.chunks, ms: Date.now() - started });
     return saved.filter;
   }
-  const filter = new FingerprintFilter(Math.max(1 << 20, chunkCount * 2));
+  const filter = new FingerprintFilter(Math.max(1 << 20, mark.chunks * 2));
   for (const fp of index.allFingerprints()) filter.add(fp);
-  log('info', 'fingerprint filter rebuilt', { chunks: chunkCount, ms: Date.now() - started, why: saved.why });
+  log('info', 'fingerprint filter rebuilt', { chunks: mark.chunks, ms: Date.now() - started, why: saved.why });
   return filter;
+}
+
+/** What a saved filter must have been saved beside. The counters hold the chunk count: no pass over the table. */
+function indexMark(index: IndexDb): IndexMark {
+  const { dataChunks, recipeChunks } = index.counters();
+  return { chunks: dataChunks + recipeChunks, containerHighWater: index.containerHighWater() };
 }
 
 /**
@@ -129,6 +136,7 @@ function openFilter(root: string, index: IndexDb, chunkCount: number, log: Store
  */
 export class ChunkStore {
   private closed = false;
+  private closing: Promise<void> | null = null;
   private readonly writers = new Set<ObjectWriter>();
   private readonly multipart: Multipart;
 
@@ -169,10 +177,7 @@ export class ChunkStore {
       await containers.recoverOpen((id, r) =>
         log(r.damagedAt.length > 0 ? 'warn' : 'info', 'recovered open container', { container: id, ...r }),
       );
-      // The counters hold the chunk count: no second pass over the table only to size the filter.
-      const { dataChunks, recipeChunks } = index.counters();
-      const chunkCount = dataChunks + recipeChunks;
-      const filter = openFilter(root, index, chunkCount, log);
+      const filter = openFilter(root, index, log);
       const settings = { ...DEFAULT_SETTINGS, compressionLevel: parameters.compression.level, ...options.settings };
       const ctx: StoreContext = {
         index,
@@ -445,9 +450,17 @@ export class ChunkStore {
     return this.gc.lastEstimate();
   }
 
-  /** Lets commits under way finish, aborts other streams, seals open containers and releases the unit. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Lets commits under way finish, aborts other streams, seals open containers,
+   * saves the fingerprint filter for the next open (unless the unit is about to
+   * be deleted) and releases the unit. A second call waits for the first.
+   */
+  close(options: { saveFilter?: boolean } = {}): Promise<void> {
+    this.closing ??= this.shut(options.saveFilter ?? true);
+    return this.closing;
+  }
+
+  private async shut(keepFilter: boolean): Promise<void> {
     this.closed = true;
     // A collection or estimate stops at its next step (each step is whole in the index) before the index closes.
     this.stopping.abort();
@@ -455,7 +468,7 @@ export class ChunkStore {
     await Promise.allSettled([...this.writers].map((w) => w.abort()));
     try {
       await this.ctx.containers.sealAll();
-      await this.saveFilter();
+      if (keepFilter) await this.saveFilter();
     } finally {
       this.ctx.index.close();
       this.lock.release();
@@ -464,11 +477,11 @@ export class ChunkStore {
 
   /** Saved for the next open; if it cannot be, that open reads the index instead. */
   private async saveFilter(): Promise<void> {
-    const { dataChunks, recipeChunks } = this.ctx.index.counters();
     const started = Date.now();
     try {
-      await saveFilter(this.dir, this.ctx.index, this.filter, dataChunks + recipeChunks);
-      this.ctx.log('info', 'fingerprint filter saved', { bytes: this.filter.memoryBytes, ms: Date.now() - started });
+      const vouched = await saveFilter(this.dir, this.ctx.index, this.filter, () => indexMark(this.ctx.index));
+      if (vouched) this.ctx.log('info', 'fingerprint filter saved', { bytes: this.filter.memoryBytes, ms: Date.now() - started });
+      else this.ctx.log('info', 'fingerprint filter not saved: the index changed while it was written; the next open rebuilds it');
     } catch (err) {
       this.ctx.log('warn', 'could not save the fingerprint filter; the next open rebuilds it', { error: (err as Error).message });
     }

@@ -212,7 +212,7 @@ export class UnitRegistry {
     // Marked first, so a crash half-way is finished at the next start rather than leaving half a unit.
     this.db.setState(name, 'deleting');
     this.units.delete(name);
-    await u.store.close();
+    await u.store.close({ saveFilter: false });
     const aside = await this.setAside(name);
     this.db.deleteUnit(name);
     // The answer waits for the files to go, so that "deleted" means the space is free.

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { FILTER_FILE } from '../../src/store/filter-file.js';
+import { FingerprintFilter } from '../../src/store/bloom-filter.js';
+import { FILTER_FILE, saveFilter, takeSavedFilter, type IndexMark } from '../../src/store/filter-file.js';
+import { IndexDb } from '../../src/store/index-db.js';
 import { ChunkStore } from '../../src/store/store.js';
 import { collect, pseudoRandomBytes, streamOf } from '../helpers/data.js';
 import { openTestStore } from '../helpers/store.js';
@@ -136,4 +139,70 @@ t.test('an empty unit saves and loads its filter too', async (t) => {
   t.teardown(() => store.close());
   t.equal(filterLine(logged).message, 'fingerprint filter loaded');
   t.ok((await putAgain(store, 'new', pseudoRandomBytes('empty-new', 200_000))).negatives > 0);
+});
+
+t.test('a filter of several layers reads back bit for bit; too many layers, another token or a moving index are refused', async (t) => {
+  const dir = freshSubdir(t, 'layers');
+  const index = new IndexDb(join(dir, 'index.db'));
+  t.teardown(() => index.close());
+  const fps = Array.from({ length: 1024 + 2048 + 1000 }, (_, i) => createHash('sha256').update(`fp ${i}`).digest());
+  const filter = new FingerprintFilter(1024);
+  for (const fp of fps) filter.add(fp);
+  t.equal(filter.saved().length, 3, 'three layers');
+  const mark: IndexMark = { chunks: fps.length, containerHighWater: 7 };
+
+  t.equal(await saveFilter(dir, index, filter, () => mark), true);
+  const back = takeSavedFilter(dir, index, mark);
+  if (!back.loaded) throw new Error(back.why);
+  t.same(back.filter.saved().map((l) => [l.capacity, l.count]), filter.saved().map((l) => [l.capacity, l.count]), 'the same layers');
+  t.ok(back.filter.saved().every((l, i) => Buffer.from(l.bits.buffer, l.bits.byteOffset, l.bits.byteLength).equals(Buffer.from(filter.saved()[i]!.bits.buffer))), 'bit for bit');
+  t.ok(fps.every((fp) => back.filter.mightContain(fp)), 'every fingerprint, in every layer, is there');
+  const others = Array.from({ length: 2000 }, (_, i) => createHash('sha256').update(`other ${i}`).digest());
+  t.ok(others.filter((fp) => back.filter.mightContain(fp)).length < 100, 'and few others');
+
+  await saveFilter(dir, index, filter, () => mark);
+  index.setMeta('fingerprint_filter', 'ab'.repeat(16));
+  const foreign = takeSavedFilter(dir, index, mark);
+  t.match(foreign.loaded ? '' : foreign.why, /another token/);
+  t.equal(index.getMeta('fingerprint_filter'), undefined, 'the token is taken back even so');
+
+  const marks = [mark, { ...mark, chunks: mark.chunks + 1 }];
+  t.equal(await saveFilter(dir, index, filter, () => marks.shift()!), false, 'an index that moved while the file was written gets no token');
+  t.equal(index.getMeta('fingerprint_filter'), undefined);
+
+  for (let i = 0; i < 4096 + 1; i++) filter.add(createHash('sha256').update(`more ${i}`).digest());
+  const grown: IndexMark = { chunks: fps.length + 4097, containerHighWater: 7 };
+  t.equal(await saveFilter(dir, index, filter, () => grown), true);
+  const four = takeSavedFilter(dir, index, grown);
+  t.match(four.loaded ? '' : four.why, /4 layers, to be made one/);
+});
+
+t.test('chunks written by a build that keeps no token are noticed even when the count is the same', async (t) => {
+  const dir = freshSubdir(t, 'older-build');
+  const data = pseudoRandomBytes('older', 800_000);
+  const first = await openTestStore(t, {}, dir);
+  await first.store.put('a', streamOf([data]));
+  await first.store.close();
+  // What an older build could do with the token left in place: a new container, one chunk in, one collected.
+  const db = new Database(join(dir, 'index.db'));
+  db.prepare('INSERT INTO containers (state, bytes, records, created_ms, sealed_ms) VALUES (1, 0, 0, 0, 0)').run();
+  const victim = db.prepare('SELECT fp, container, offset, stored_len, raw_len, kind, codec FROM chunks LIMIT 1').get() as Record<string, unknown>;
+  db.prepare('DELETE FROM chunks WHERE fp = ?').run(victim.fp);
+  db.prepare('INSERT INTO chunks (fp, container, offset, stored_len, raw_len, kind, codec) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    createHash('sha256').update('written by another build').digest(), victim.container, victim.offset, victim.stored_len, victim.raw_len, victim.kind, victim.codec,
+  );
+  db.close();
+  const logged: Logged[] = [];
+  const store = await open(dir, logged);
+  t.teardown(() => store.close());
+  t.match(String(filterLine(logged).fields.why), /saved when container \d+ was the newest, the index has made \d+/);
+});
+
+t.test('a unit closed for deletion saves no filter', async (t) => {
+  const dir = freshSubdir(t, 'deleted');
+  const first = await openTestStore(t, {}, dir);
+  await first.store.put('a', streamOf([pseudoRandomBytes('deleted', 300_000)]));
+  await Promise.all([first.store.close({ saveFilter: false }), first.store.close()]);
+  t.notOk(existsSync(join(dir, FILTER_FILE)));
+  t.equal(token(dir), undefined, 'and vouches for none; a second close waited for the first');
 });

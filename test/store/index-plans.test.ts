@@ -13,7 +13,8 @@ import { testDir } from '../helpers/test-dir.js';
  */
 const WHOLE_TABLE: Record<string, string> = {
   counters: 'a handful of rows',
-  allFingerprints: 'the Bloom filter, built at open',
+  allFingerprints: 'the Bloom filter, built at open when no saved one can be believed',
+  containerHighWater: 'sqlite_sequence, a row per AUTOINCREMENT table',
   rootsFirst: 'garbage collection and verify walk every object, a page at a time',
   objectRootsSince: 'garbage collection, objects written while it marked',
   partRootsSince: 'garbage collection, parts written while it marked',
