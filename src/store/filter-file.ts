@@ -56,7 +56,10 @@ export function takeSavedFilter(unitDir: string, index: IndexDb, mark: IndexMark
   const path = join(unitDir, FILTER_FILE);
   const token = index.getMeta(TOKEN_META);
   try {
-    if (token === undefined) return { filter: null, loaded: false, why: 'the unit was not closed since it was last opened' };
+    if (token === undefined) {
+      const why = mark.chunks === 0 && mark.containerHighWater === 0 ? 'a new unit' : 'the unit was not closed since it was last opened';
+      return { filter: null, loaded: false, why };
+    }
     if (!LITTLE_ENDIAN) return { filter: null, loaded: false, why: 'a big-endian host' };
     let data: Buffer;
     try {

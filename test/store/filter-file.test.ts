@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { FingerprintFilter } from '../../src/store/bloom-filter.js';
 import { FILTER_FILE, saveFilter, takeSavedFilter, type IndexMark } from '../../src/store/filter-file.js';
 import { IndexDb } from '../../src/store/index-db.js';
@@ -40,12 +40,18 @@ async function putAgain(store: ChunkStore, key: string, data: Buffer): Promise<{
   return { negatives: after.filterNegatives - before.filterNegatives, lookups: after.lookups - before.lookups };
 }
 
+/** A unit in a fresh directory holding data under key 'a' (if given), closed: its filter saved. */
+async function closedUnit(t: Test, name: string, data?: Buffer): Promise<string> {
+  const dir = freshSubdir(t, name);
+  const { store } = await openTestStore(t, {}, dir);
+  if (data) await store.put('a', streamOf([data]));
+  await store.close();
+  return dir;
+}
+
 t.test('a unit closed cleanly opens with its saved filter, which still knows every chunk', async (t) => {
-  const dir = freshSubdir(t, 'saved');
   const a = pseudoRandomBytes('filter-a', 3_000_000);
-  const first = await openTestStore(t, {}, dir);
-  await first.store.put('a', streamOf([a]));
-  await first.store.close();
+  const dir = await closedUnit(t, 'saved', a);
   t.ok(existsSync(join(dir, FILTER_FILE)), 'closing wrote the filter');
   t.match(token(dir), /^[0-9a-f]{32}$/, 'and the index vouches for it');
 
@@ -66,10 +72,7 @@ t.test('a unit closed cleanly opens with its saved filter, which still knows eve
 });
 
 t.test('a unit written after its last open rebuilds the filter, even beside an old file', async (t) => {
-  const dir = freshSubdir(t, 'crashed');
-  const first = await openTestStore(t, {}, dir);
-  await first.store.put('a', streamOf([pseudoRandomBytes('crash-a', 1_000_000)]));
-  await first.store.close();
+  const dir = await closedUnit(t, 'crashed', pseudoRandomBytes('crash-a', 1_000_000));
   const oldFile = readFileSync(join(dir, FILTER_FILE));
   const oldToken = token(dir)!;
 
@@ -113,11 +116,8 @@ t.test('a damaged or foreign filter file is not read', async (t) => {
     ['empty', () => Buffer.alloc(0), /not a filter file/],
   ];
   for (const [name, damage, why] of cases) {
-    const dir = freshSubdir(t, 'damaged');
     const data = pseudoRandomBytes(`damaged-${name}`, 600_000);
-    const first = await openTestStore(t, {}, dir);
-    await first.store.put('a', streamOf([data]));
-    await first.store.close();
+    const dir = await closedUnit(t, 'damaged', data);
     const path = join(dir, FILTER_FILE);
     writeFileSync(path, damage(readFileSync(path)));
     const logged: Logged[] = [];
@@ -131,9 +131,7 @@ t.test('a damaged or foreign filter file is not read', async (t) => {
 });
 
 t.test('an empty unit saves and loads its filter too', async (t) => {
-  const dir = freshSubdir(t, 'empty');
-  const first = await openTestStore(t, {}, dir);
-  await first.store.close();
+  const dir = await closedUnit(t, 'empty');
   const logged: Logged[] = [];
   const store = await open(dir, logged);
   t.teardown(() => store.close());
@@ -178,11 +176,7 @@ t.test('a filter of several layers reads back bit for bit; too many layers, anot
 });
 
 t.test('chunks written by a build that keeps no token are noticed even when the count is the same', async (t) => {
-  const dir = freshSubdir(t, 'older-build');
-  const data = pseudoRandomBytes('older', 800_000);
-  const first = await openTestStore(t, {}, dir);
-  await first.store.put('a', streamOf([data]));
-  await first.store.close();
+  const dir = await closedUnit(t, 'older-build', pseudoRandomBytes('older', 800_000));
   // What an older build could do with the token left in place: a new container, one chunk in, one collected.
   const db = new Database(join(dir, 'index.db'));
   db.prepare('INSERT INTO containers (state, bytes, records, created_ms, sealed_ms) VALUES (1, 0, 0, 0, 0)').run();
