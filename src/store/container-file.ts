@@ -5,7 +5,7 @@ import {
   encodeFooter,
   type RecordEntry,
 } from './container-format.js';
-import { syncDirectory } from './fs-durability.js';
+import { syncDirectory, writeFully } from './fs-durability.js';
 
 /**
  * Where a container is in its life. Once `failed`, it stays failed: after a
@@ -167,14 +167,5 @@ export class ContainerFile {
     this.failure = err;
     this.phaseValue = 'failed';
     void this.handle.close().catch(() => undefined);
-  }
-}
-
-async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    done += bytesWritten;
   }
 }

@@ -5,16 +5,17 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { FingerprintFilter, PROBES, type SavedLayer } from './bloom-filter.js';
 import { xxh64 } from './container-format.js';
-import { syncDirectory } from './fs-durability.js';
+import { syncDirectory, writeFully } from './fs-durability.js';
 import type { IndexDb } from './index-db.js';
 
 /**
  * The fingerprint filter, saved when a unit closes so that the next open need
- * not read every fingerprint in the index (a second a million chunks). The file
- * is trusted only with the index's word for it: closing writes the file, makes
- * it durable, then records its token in the index's meta table; opening
+ * not read every fingerprint in the index (2-2.3 s a million chunks here). The
+ * file is trusted only with the index's word for it: closing writes the file,
+ * makes it durable, then records its token in the index's meta table; opening
  * deletes that token before anything can be written. A unit that was written
- * after an open and never closed has no token, so its file is not read.
+ * after an open and never closed has no token, so its file is not read; one
+ * written by a build that keeps no token has moved the marks the file carries.
  */
 export const FILTER_FILE = 'fingerprint-filter';
 const TOKEN_META = 'fingerprint_filter';
@@ -22,6 +23,8 @@ const MAGIC = Buffer.from('CAIRNBLM', 'latin1');
 const VERSION = 1;
 const HEADER_BYTES = 64;
 const LAYER_HEADER_BYTES = 32;
+/** The file as it is written, renamed into place once durable. */
+const PARTIAL = '.partial';
 /**
  * A filter that has seen this many more fingerprints than the index holds is
  * rebuilt instead: the chunks collections removed still answer "maybe", and
@@ -74,8 +77,6 @@ export function takeSavedFilter(unitDir: string, index: IndexDb, mark: IndexMark
     rmSync(`${path}${PARTIAL}`, { force: true });
   }
 }
-
-const PARTIAL = '.partial';
 
 function decode(data: Buffer, token: string, mark: IndexMark): FilterSource {
   const refuse = (why: string): FilterSource => ({ filter: null, loaded: false, why });
@@ -179,12 +180,8 @@ async function writeDurably(path: string, pieces: readonly Uint8Array[]): Promis
   try {
     let position = 0;
     for (const piece of pieces) {
-      for (let done = 0; done < piece.length; ) {
-        const { bytesWritten } = await handle.write(piece, done, piece.length - done, position);
-        if (bytesWritten === 0) throw new Error('write made no progress');
-        done += bytesWritten;
-        position += bytesWritten;
-      }
+      await writeFully(handle, piece, position);
+      position += piece.length;
     }
     await handle.sync();
   } finally {
