@@ -190,6 +190,10 @@ async function main(): Promise<void> {
       `  ingest beside a collection (another quarter of the objects deleted; 8 MB objects of new data): ${g.ingestDuringGcMbps!.toFixed(0)} MB/s while it ran vs ${g.ingestAloneMbps!.toFixed(0)} MB/s alone = ` +
         `${(g.ingestDuringGcMbps! / g.ingestAloneMbps!).toFixed(2)}x; the collection took ${g.secondGcSeconds!.toFixed(1)} s, freed ${g.secondGcFreedMB!.toFixed(0)} MB, compacted ${g.secondGcCompacted} containers`,
     );
+    say(
+      `  opening that unit again (${g.openChunks} chunks): ${g.loadedOpenMs!.toFixed(0)} ms with the filter its close saved (filter ${g.loadedFilterMs!.toFixed(0)} ms, saved in ${g.filterSaveMs!.toFixed(0)} ms) ` +
+        `vs ${g.rebuiltOpenMs!.toFixed(0)} ms as after a crash, every fingerprint read from the index (filter ${g.rebuiltFilterMs!.toFixed(0)} ms) = ${(g.rebuiltOpenMs! / g.loadedOpenMs!).toFixed(1)}x`,
+    );
   }
 
   if (SMALL_OBJECTS > 0) {
