@@ -22,12 +22,12 @@ export interface UnitOpenRow {
  */
 export async function measureOpens(unitDir: string): Promise<UnitOpenRow> {
   const once = async (): Promise<{ openMs: number; filterMs: number; closeMs: number; chunks: number; loaded: boolean }> => {
-    let filter: { ms: number; chunks: number; loaded: boolean } | null = null;
+    const lines: { ms: number; chunks: number; loaded: boolean }[] = [];
     const started = process.hrtime.bigint();
     const store = await ChunkStore.open(unitDir, {
       log: (_level, message, fields) => {
         if (message === 'fingerprint filter loaded' || message === 'fingerprint filter rebuilt') {
-          filter = { ms: fields!.ms as number, chunks: fields!.chunks as number, loaded: message.endsWith('loaded') };
+          lines.push({ ms: fields!.ms as number, chunks: fields!.chunks as number, loaded: message.endsWith('loaded') });
         }
       },
     });
@@ -35,7 +35,7 @@ export async function measureOpens(unitDir: string): Promise<UnitOpenRow> {
     const closing = process.hrtime.bigint();
     await store.close();
     const closeMs = Number(process.hrtime.bigint() - closing) / 1e6;
-    const f = filter as { ms: number; chunks: number; loaded: boolean } | null;
+    const f = lines[0];
     if (!f) throw new Error('the open logged no filter line');
     return { openMs, filterMs: f.ms, closeMs, chunks: f.chunks, loaded: f.loaded };
   };

@@ -135,7 +135,7 @@ function indexMark(index: IndexDb): IndexMark {
  * credentials.
  */
 export class ChunkStore {
-  private closed = false;
+  /** Set by the first close(); the store is closed from then on. */
   private closing: Promise<void> | null = null;
   private readonly writers = new Set<ObjectWriter>();
   private readonly multipart: Multipart;
@@ -461,7 +461,6 @@ export class ChunkStore {
   }
 
   private async shut(keepFilter: boolean): Promise<void> {
-    this.closed = true;
     // A collection or estimate stops at its next step (each step is whole in the index) before the index closes.
     this.stopping.abort();
     await Promise.allSettled([...this.background]);
@@ -495,7 +494,7 @@ export class ChunkStore {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new StoreClosedError();
+    if (this.closing) throw new StoreClosedError();
   }
 }
 
